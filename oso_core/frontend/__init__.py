@@ -1,0 +1,1 @@
+"""The static front end: source text -> parser -> AST -> checks -> a validated program."""

@@ -1,0 +1,97 @@
+"""`Oso`: the authorization API on top of the Polar engine."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Optional
+
+from .exceptions import ForbiddenError, NotFoundError, OsoError
+from .polar import Polar, _NEEDS_CONVERSION
+from .runtime.driver import first_solution
+from .variable import Variable
+
+__version__ = "0.27.3"
+
+_WILDCARD_ERROR = """The result of {method}() contained an
+                        "unconstrained" {what} that could represent any
+                        {what}, but allow_wildcard was set to False. To fix,
+                        set allow_wildcard to True and compare with the "*"
+                        string."""
+
+TRACING_BANNER = ("Polar tracing enabled. Get help with traces from our engineering team: "
+                  "https://help.osohq.com/trace")
+
+
+class Oso(Polar):
+    """Answers "may this actor do this action to that resource?" from a Polar policy."""
+
+    def __init__(self, *, forbidden_error: Callable[[], Exception] = ForbiddenError,
+                 not_found_error: Callable[[], Exception] = NotFoundError, read_action: Any = "read") -> None:
+        super().__init__()
+        self.forbidden_error = forbidden_error
+        self.not_found_error = not_found_error
+        self.read_action = read_action
+        log = os.environ.get("POLAR_LOG")
+        if log and log not in ("0", "off"):
+            print(TRACING_BANNER)
+
+    # Decisions -------------------------------------------------------------------------------
+
+    def is_allowed(self, actor: Any, action: Any, resource: Any) -> bool:
+        """True if `allow(actor, action, resource)` has a result."""
+        kb = self._kb
+        if kb.version != self.host.version:
+            kb = self._current_kb()
+        if (type(actor) in _NEEDS_CONVERSION or type(action) in _NEEDS_CONVERSION
+                or type(resource) in _NEEDS_CONVERSION):
+            return self.query_rule_once("allow", actor, action, resource)
+        return first_solution(kb, "allow", [actor, action, resource])
+
+    def authorize(self, actor: Any, action: Any, resource: Any, *, check_read: bool = True) -> None:
+        """Raise `not_found_error()` or `forbidden_error()` unless the action is allowed."""
+        if self.is_allowed(actor, action, resource):
+            return
+        if check_read and (action == self.read_action or not self.is_allowed(actor, self.read_action, resource)):
+            raise self.not_found_error()
+        raise self.forbidden_error()
+
+    def authorize_request(self, actor: Any, request: Any) -> None:
+        """Raise `forbidden_error()` unless `allow_request(actor, request)` holds."""
+        if not self.query_rule_once("allow_request", actor, request):
+            raise self.forbidden_error()
+
+    def authorize_field(self, actor: Any, action: Any, resource: Any, field: Any) -> None:
+        """Raise `forbidden_error()` unless `allow_field(actor, action, resource, field)` holds."""
+        if not self.query_rule_once("allow_field", actor, action, resource, field):
+            raise self.forbidden_error()
+
+    def authorized_actions(self, actor: Any, resource: Any, allow_wildcard: bool = False) -> set:
+        """Every action `actor` may perform on `resource`; `{"*"}` for an unconstrained one."""
+        return self._collect("allow", [actor, Variable("action"), resource], "action", allow_wildcard,
+                             "authorized_actions")
+
+    def get_allowed_actions(self, actor: Any, resource: Any, allow_wildcard: bool = False) -> list:
+        """Deprecated: `list(authorized_actions(...))`."""
+        return list(self.authorized_actions(actor, resource, allow_wildcard))
+
+    def authorized_fields(self, actor: Any, action: Any, resource: Any, allow_wildcard: bool = False) -> set:
+        """Every field of `resource` the actor may perform `action` on (via `allow_field`)."""
+        return self._collect("allow_field", [actor, action, resource, Variable("field")], "field",
+                             allow_wildcard, "authorized_fields")
+
+    def _collect(self, rule: str, args: list, var: str, allow_wildcard: bool, method: str) -> set:
+        found: set = set()
+        for result in self.query_rule(rule, *args):
+            value = result["bindings"].get(var, Variable(var))
+            if isinstance(value, Variable):
+                if allow_wildcard:
+                    return {"*"}
+                raise OsoError(_WILDCARD_ERROR.format(method=method, what=var))
+            found.add(value)
+        return found
+
+    # Data filtering ------------------------------------------------------------------------------
+
+    def set_data_filtering_adapter(self, adapter: Any) -> None:
+        """Use `adapter` to build and run data-filtering queries."""
+        self.host.adapter = adapter

@@ -1,0 +1,222 @@
+"""`Polar`: load policies, register classes and constants, and query the knowledge base."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Generator, Iterable, Optional, Union
+
+from . import exceptions as exc
+from .exceptions import InlineQueryFailedError, PolarRuntimeError
+from .frontend.source import Source
+from .host import Host, new_host
+from .predicate import Predicate
+from .runtime.driver import PreparedQuery, first_solution, prepare_predicate, prepare_term, run_query
+from .runtime.knowledge import KnowledgeBase
+
+MULTIPLE_LOAD_MESSAGE = "Cannot load additional Polar code -- all Polar code must be loaded at the same time."
+LOAD_FILE_DEPRECATION = (
+    "`Oso.load_file` has been deprecated in favor of `Oso.load_files` as of the 0.20 release.\n\n"
+    "Please see changelog for migration instructions: "
+    "https://docs.osohq.com/project/changelogs/2021-09-15.html")
+
+
+class Polar:
+    """The policy engine: a knowledge base of rules plus the registered host classes."""
+
+    def __init__(self) -> None:
+        self.host: Host = new_host()
+        self._program: Any = None
+        self._kb = KnowledgeBase(None, self.host)
+        self._load_lock = threading.RLock()
+        from .frontend.loader import LoadedFiles
+        self._loaded_files = LoadedFiles()
+
+    # Loading ---------------------------------------------------------------------------------
+
+    def load_files(self, filenames: Optional[Iterable[Union[str, Path]]] = None) -> None:
+        """Load policy files, all in one load; then check the inline queries."""
+        if not filenames:
+            return
+        self._load(read_policy_files(filenames))
+
+    def load_file(self, filename: Union[str, Path]) -> None:
+        """Deprecated: load one file (prints legacy's deprecation notice to stderr)."""
+        print(LOAD_FILE_DEPRECATION, file=sys.stderr)
+        self.load_files([filename])
+
+    def load_str(self, string: str) -> None:
+        """Load policy text (no file name)."""
+        self._load([Source(string, None)])
+
+    def reload_files(self, filenames: Iterable[Union[str, Path]]) -> None:
+        """Replace the loaded policy with these files atomically.
+
+        The new policy is parsed and validated first; queries running meanwhile, and all queries
+        if validation fails, keep using the old policy. (Not in legacy oso, where a reload is
+        `clear_rules()` followed by `load_files()` and queries in between see no rules.)
+        """
+        self._load(read_policy_files(filenames), replace=True)
+
+    def reload_str(self, string: str) -> None:
+        """Replace the loaded policy with this text atomically (see `reload_files`)."""
+        self._load([Source(string, None)], replace=True)
+
+    def _load(self, sources: list[Source], replace: bool = False) -> None:
+        from .frontend.loader import LoadedFiles, load_program
+
+        with self._load_lock:
+            if replace:
+                files = LoadedFiles()
+            else:
+                if self._kb.has_rules:
+                    raise PolarRuntimeError(MULTIPLE_LOAD_MESSAGE)
+                files = self._loaded_files
+            try:
+                program = load_program(sources, self.host, files)
+            except exc.OsoError as error:
+                print_warnings(getattr(error, "warnings", ()))
+                if not replace:
+                    self._clear()
+                raise
+            print_warnings(program.warnings)
+            self._program = program
+            self._kb = KnowledgeBase(program, self.host)
+            if replace:
+                self._loaded_files = files
+        self.check_inline_queries()
+
+    def check_inline_queries(self) -> None:
+        """Run the loaded `?=` queries, last first; the first without a result raises."""
+        program = self._program
+        if program is None:
+            return
+        for inline in reversed(program.inline_queries):
+            prepared = prepare_term(self._current_kb(), inline.term)
+            found = any(True for _ in _first(run_query(prepared)))
+            if not found:
+                span = inline.term.span
+                text = span.text if span is not None else str(inline.term)
+                location = span.source.short_context(span.start) if span is not None else ""
+                raise InlineQueryFailedError(f"{text}{location}")
+
+    def clear_rules(self) -> None:
+        """Remove rules, rule types, inline queries, resource blocks and file bookkeeping."""
+        with self._load_lock:
+            self._clear()
+
+    def _clear(self) -> None:
+        self._program = None
+        self._kb = KnowledgeBase(None, self.host)
+        self._loaded_files.clear()
+
+    # Registration ----------------------------------------------------------------------------
+
+    def register_class(self, cls: type, *, name: Optional[str] = None, fields: Optional[dict] = None,
+                       **legacy: Any) -> None:
+        """Make `cls` usable in policies as `name` (default: its `__name__`)."""
+        if legacy:
+            self._legacy_registration(cls, legacy)
+        with self._load_lock:
+            self.host.register_class(cls, name, fields)
+            self._refresh_kb()
+
+    def _legacy_registration(self, cls: type, options: dict) -> None:
+        unknown = set(options) - {"build_query", "exec_query", "combine_query"}
+        if unknown:
+            raise TypeError(f"register_class() got an unexpected keyword argument '{sorted(unknown)[0]}'")
+        self.host.legacy_query_functions[cls] = dict(options)
+
+    def register_constant(self, value: Any, name: str) -> None:
+        """Make `value` available in policies as `name` (note the argument order)."""
+        with self._load_lock:
+            self.host.register_constant(value, name)
+            self._refresh_kb()
+
+    def get_class(self, name: str) -> type:
+        return self.host.get_class(name)
+
+    def _refresh_kb(self) -> KnowledgeBase:
+        kb = self._kb
+        if kb.version != self.host.version:
+            kb = self._kb = KnowledgeBase(self._program, self.host)
+        return kb
+
+    def _current_kb(self) -> KnowledgeBase:
+        kb = self._kb
+        if kb.version != self.host.version:
+            with self._load_lock:
+                kb = self._refresh_kb()
+        return kb
+
+    # Querying --------------------------------------------------------------------------------
+
+    def query(self, query: Any, *, bindings: Optional[dict] = None,
+              accept_expression: bool = False) -> Generator[dict, None, None]:
+        """Each result of a query (Polar text or a Predicate), lazily."""
+        kb = self._current_kb()
+        if isinstance(query, str):
+            from .frontend.parser import parse_query
+            prepared = prepare_term(kb, parse_query(query))
+        elif isinstance(query, Predicate):
+            prepared = prepare_predicate(kb, query.name, list(query.args))
+        else:
+            raise exc.InvalidQueryTypeError()
+        yield from run_query(prepared, bindings=bindings, accept_expression=accept_expression)
+
+    def query_rule(self, name: str, *args: Any, **kwargs: Any) -> Generator[dict, None, None]:
+        """Each result of the rule call `name(*args)`; kwargs: `bindings`, `accept_expression`."""
+        return self.query(Predicate(name, args), **kwargs)
+
+    def query_rule_once(self, name: str, *args: Any, **kwargs: Any) -> bool:
+        """Does `name(*args)` have at least one result?"""
+        if not kwargs and not any(type(a) in _NEEDS_CONVERSION for a in args):
+            return first_solution(self._current_kb(), name, list(args))
+        for _ in self.query_rule(name, *args, **kwargs):
+            return True
+        return False
+
+    def repl(self, files: Optional[list] = None) -> None:
+        """Interactive query loop (`query> `) over the loaded policy."""
+        from .repl import run_repl
+        run_repl(self, files or [])
+
+    # Data filtering plumbing (see oso_core.data) -------------------------------------------------
+
+    def is_new_data_filtering_configured(self) -> bool:
+        return self.host.adapter is not None
+
+
+def _first(results: Iterable[dict]) -> Iterable[dict]:
+    for r in results:
+        yield r
+        return
+
+
+from .expression import Expression, Pattern  # noqa: E402
+from .partial import TypeConstraint  # noqa: E402
+from .variable import Variable  # noqa: E402
+
+# Argument types that must be converted to terms before solving (the rest are terms as they are).
+_NEEDS_CONVERSION = (Variable, list, dict, Predicate, Expression, TypeConstraint, Pattern)
+
+
+def read_policy_files(filenames: Iterable[Union[str, Path]]) -> list[Source]:
+    sources = []
+    for filename in filenames:
+        path = Path(filename)
+        if path.suffix != ".polar":
+            raise exc.PolarFileExtensionError(str(filename))
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except FileNotFoundError:
+            raise exc.PolarFileNotFoundError(str(filename)) from None
+        sources.append(Source(text, str(filename)))
+    return sources
+
+
+def print_warnings(warnings: Iterable[str]) -> None:
+    for w in warnings:
+        print(f"[warning] {w}")

@@ -1,0 +1,1 @@
+"""Evaluation: compiled knowledge base, solver, constraints and host operations."""

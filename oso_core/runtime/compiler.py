@@ -1,0 +1,579 @@
+"""Compile rule and query ASTs into closures the solver runs.
+
+A compiled value is `(CONST, value)`, `(SLOT, index)` or `(FUNC, fn)` with `fn(q, env) -> term`,
+so goals can specialise on constants and plain variables. A compiled goal is `(DET, fn)` with
+`fn(q, env) -> bool` for goals with at most one solution, or `(GEN, fn)` with `fn(q, env)` a
+generator yielding once per solution. Bindings are undone by the code that made them: a goal
+leaves the trail as it found it when it fails or finishes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from .. import exceptions as exc
+from ..expression import Expression, Pattern
+from ..frontend.source import Span
+from ..frontend.syntax import CallTerm, DictTerm, ListTerm, Op, PatternTerm, Sym, Value
+from .errors import Fail, EvalError, runtime_error, type_error, unsupported, where
+from .operations import (
+    add_constraint, arithmetic, bind, compare, construct, lookup, matches, member, undo, unify,
+)
+from .scope import Scope
+from .terms import UNBOUND, RestList, Var, deref, render_term
+
+CONST, SLOT, FUNC = 0, 1, 2
+DET, GEN = 0, 1
+
+_ARITH_OPS = ("Add", "Sub", "Mul", "Div", "Mod", "Rem")
+_COMPARISONS = ("Eq", "Neq", "Lt", "Leq", "Gt", "Geq")
+
+
+def _slot_reader(i: int, name: str) -> Callable:
+    def read(q: Any, env: list) -> Any:
+        t = env[i]
+        if t is UNBOUND:
+            t = env[i] = q.new_var(name)
+        return t
+    return read
+
+
+class BodyCompiler:
+    """Compiles the goals and values of one rule (or query) over its Scope."""
+
+    def __init__(self, scope: Scope, linker: Any, rule_name: Optional[str]) -> None:
+        self.scope = scope
+        self.linker = linker          # resolves predicates: linker.predicate(name, arity)
+        self.rule_name = rule_name    # None for a query
+
+    # Values --------------------------------------------------------------------------------
+
+    def value(self, node: Any) -> tuple:
+        if isinstance(node, Value):
+            return (CONST, node.value)
+        if isinstance(node, Sym):
+            if node.name != "_" and node.name in self.scope.constants:
+                return (CONST, self.scope.constants[node.name])
+            slot = self.scope.anonymous_slot() if node.name == "_" else self.scope.slots[node.name]
+            return (SLOT, slot)
+        if isinstance(node, ListTerm):
+            items = [self.value(i) for i in node.items]
+            rest = self.value(node.rest) if node.rest is not None else None
+            if rest is None and all(k == CONST for k, _ in items):
+                return (CONST, [v for _, v in items])
+            fns = [self.fn(i) for i in items]
+            if rest is None:
+                return (FUNC, lambda q, env: [f(q, env) for f in fns])
+            rest_fn = self.fn(rest)
+            return (FUNC, lambda q, env: RestList([f(q, env) for f in fns], rest_fn(q, env)))
+        if isinstance(node, DictTerm):
+            fields = {k: self.value(v) for k, v in node.fields.items()}
+            if all(k == CONST for k, _ in fields.values()):
+                return (CONST, {k: v for k, (_, v) in fields.items()})
+            fns = {k: self.fn(v) for k, v in fields.items()}
+            return (FUNC, lambda q, env: {k: f(q, env) for k, f in fns.items()})
+        if isinstance(node, PatternTerm):
+            return self.pattern(node)
+        if isinstance(node, Op):
+            return (FUNC, self.op_value(node))
+        if isinstance(node, CallTerm):
+            # Only reachable through operator-call forms; a call is not a value.
+            raise runtime_error(f"Invalid state: a rule call cannot be a value: {node}", node.span,
+                                exc.OperationalError)
+        raise runtime_error(f"Invalid state: unexpected term {node!r}", None, exc.OperationalError)
+
+    def fn(self, compiled: tuple) -> Callable:
+        kind, x = compiled
+        if kind == CONST:
+            return lambda q, env: x
+        if kind == SLOT:
+            return _slot_reader(x, self.scope.names[x])
+        return x
+
+    def pattern(self, node: PatternTerm) -> tuple:
+        fields = {k: self.pattern_field(v) for k, v in node.fields.items()}
+        if all(k == CONST for k, _ in fields.values()):
+            return (CONST, Pattern(node.tag, {k: v for k, (_, v) in fields.items()}))
+        fns = {k: self.fn(v) for k, v in fields.items()}
+        tag = node.tag
+        return (FUNC, lambda q, env: Pattern(tag, {k: f(q, env) for k, f in fns.items()}))
+
+    def pattern_field(self, node: Any) -> tuple:
+        if isinstance(node, PatternTerm):
+            return self.pattern(node)
+        if isinstance(node, ListTerm):
+            return self.value(node)
+        return self.value(node)
+
+    def spec_pattern(self, node: Any) -> tuple:
+        """A specializer or `matches` right side: patterns, or plain terms (unified)."""
+        if isinstance(node, PatternTerm):
+            return self.pattern(node)
+        if isinstance(node, ListTerm) and node.rest is None and any(isinstance(i, PatternTerm) for i in node.items):
+            items = [self.spec_pattern(i) for i in node.items]
+            fns = [self.fn(i) for i in items]
+            return (FUNC, lambda q, env: [f(q, env) for f in fns])
+        return self.value(node)
+
+    def op_value(self, node: Op) -> Callable:
+        op = node.op
+        span = node.span
+        if op == "Dot":
+            return self.dot_value(node)
+        if op in _ARITH_OPS:
+            left = self.fn(self.value(node.args[0]))
+            right = self.fn(self.value(node.args[1]))
+
+            def arith(q: Any, env: list) -> Any:
+                return arithmetic(q, op, left(q, env), right(q, env), span)
+            return arith
+        if op == "New":
+            call = node.args[0]
+            args = [self.fn(self.value(a)) for a in call.args]
+            kwargs = {k: self.fn(self.value(v)) for k, v in (call.kwargs or {}).items()} or None
+            name = call.name
+
+            def new(q: Any, env: list) -> Any:
+                return construct(q, name, [a(q, env) for a in args],
+                                 {k: f(q, env) for k, f in kwargs.items()} if kwargs else None, span)
+            return new
+        # A logical operator in value position: the parser rejects these; keep a clear error.
+        raise runtime_error(f"Invalid state: {node} is not a value", span, exc.OperationalError)
+
+    def dot_value(self, node: Op) -> Callable:
+        base = self.fn(self.value(node.args[0]))
+        field = node.args[1]
+        span = node.span
+        if isinstance(field, CallTerm):
+            name = field.name
+            args = [self.fn(self.value(a)) for a in field.args]
+            kwargs = {k: self.fn(self.value(v)) for k, v in (field.kwargs or {}).items()} or None
+
+            def call(q: Any, env: list) -> Any:
+                return lookup(q, base(q, env), name, [a(q, env) for a in args],
+                              {k: f(q, env) for k, f in kwargs.items()} if kwargs else None, span)
+            return call
+        if isinstance(field, Value):
+            name = field.value
+
+            def attr(q: Any, env: list) -> Any:
+                obj = base(q, env)
+                if type(obj) is dict:
+                    try:
+                        return obj[name]
+                    except KeyError:
+                        raise Fail from None
+                return lookup(q, obj, name, None, None, span)
+            return attr
+        key = self.fn(self.value(field))
+
+        def keyed(q: Any, env: list) -> Any:
+            k = deref(key(q, env))
+            if type(k) is Var:
+                raise Fail  # enumeration of keys is handled by the Dot-with-variable goal
+            return lookup(q, base(q, env), k, None, None, span)
+        return keyed
+
+    # Goals ---------------------------------------------------------------------------------
+
+    def goal(self, node: Any) -> tuple:
+        if isinstance(node, Op):
+            return self.op_goal(node)
+        if isinstance(node, CallTerm):
+            return self.call_goal(node)
+        if isinstance(node, Value):
+            v = node.value
+            span = node.span
+            if v is True:
+                return (DET, lambda q, env: True)
+            if v is False:
+                return (DET, lambda q, env: False)
+
+            def not_condition(q: Any, env: list) -> bool:
+                raise type_error(f"{render_term(v)} isn't something that is true or false so can't be a condition", span)
+            return (DET, not_condition)
+        if isinstance(node, Sym):
+            return (DET, self.truthy_goal(self.fn(self.value(node)), node.span))
+        return (DET, self.truthy_goal(self.fn(self.value(node)), getattr(node, "span", None)))
+
+    def truthy_goal(self, get: Callable, span: Optional[Span]) -> Callable:
+        """A value used as a goal: true succeeds, false fails, unbound becomes true, else an error."""
+        def truthy(q: Any, env: list) -> bool:
+            try:
+                v = deref(get(q, env))
+            except Fail:
+                return False
+            if v is True:
+                return True
+            if v is False:
+                return False
+            tv = type(v)
+            if tv is Var:
+                return bind(q, v, True)
+            if tv is Expression:
+                add_constraint(q, Expression("Unify", [True, v]))
+                return True
+            raise type_error(f"{render_term(v)} isn't something that is true or false so can't be a condition", span)
+        return truthy
+
+    def op_goal(self, node: Op) -> tuple:
+        op = node.op
+        args = node.args
+        span = node.span
+        if op == "And":
+            return self.conjunction(args)
+        if op == "Or":
+            return self.disjunction(node)
+        if op == "Not":
+            return self.negation(node)
+        if op == "ForAll":
+            return self.forall(node)
+        if op == "Unify":
+            return self.unify_goal(args[0], args[1], span)
+        if op == "Assign":
+            return self.assign_goal(args[0], args[1], span)
+        if op in _COMPARISONS:
+            left = self.fn(self.value(args[0]))
+            right = self.fn(self.value(args[1]))
+
+            def cmp(q: Any, env: list) -> bool:
+                try:
+                    return compare(q, op, left(q, env), right(q, env), span)
+                except Fail:
+                    return False
+            return (DET, cmp)
+        if op == "In":
+            return self.in_goal(args[0], args[1], span)
+        if op == "Isa":
+            left = self.fn(self.value(args[0]))
+            pat = self.fn(self.spec_pattern(args[1]))
+
+            def isa(q: Any, env: list) -> bool:
+                try:
+                    return matches(q, left(q, env), pat(q, env))
+                except Fail:
+                    return False
+            return (DET, isa)
+        if op == "Cut":
+            def cut(q: Any, env: list) -> bool:
+                if q.partial:
+                    raise unsupported("cannot use cut with partial evaluation", span)
+                env[0] += 1
+                return True
+            return (DET, cut)
+        if op == "Print":
+            fns = [self.fn(self.value(a)) for a in args]
+
+            def do_print(q: Any, env: list) -> bool:
+                q.emit(", ".join(q.render(f(q, env)) for f in fns))
+                return True
+            return (DET, do_print)
+        if op == "Debug":
+            fns = [self.fn(self.value(a)) for a in args]
+
+            def do_debug(q: Any, env: list) -> bool:
+                q.debug([f(q, env) for f in fns], span)
+                return True
+            return (DET, do_debug)
+        if op == "Dot":
+            if len(args) == 3:  # `.(obj, field, result)`
+                get = self.dot_value(Op("Dot", args[:2], span))
+                result = self.fn(self.value(args[2]))
+
+                def dot3(q: Any, env: list) -> bool:
+                    try:
+                        return unify(q, get(q, env), result(q, env))
+                    except Fail:
+                        return False
+                return (DET, dot3)
+            if isinstance(args[1], Sym) and self.scope.is_variable(args[1]):
+                return self.dot_enumerate_goal(node)
+            return (DET, self.truthy_goal(self.dot_value(node), span))
+        if op == "New":
+            get = self.op_value(node)
+            if len(args) == 2:
+                result = self.fn(self.value(args[1]))
+                return (DET, lambda q, env: unify(q, get(q, env), result(q, env)))
+            return (DET, self.truthy_goal(get, span))
+        if op in _ARITH_OPS:
+            if len(args) == 3:
+                get = self.op_value(Op(op, args[:2], span))
+                result = self.fn(self.value(args[2]))
+                return (DET, lambda q, env: unify(q, get(q, env), result(q, env)))
+            return (DET, self.truthy_goal(self.op_value(node), span))
+        raise runtime_error(f"Invalid state: unknown operator {op}", span, exc.OperationalError)
+
+    def unify_goal(self, left_node: Any, right_node: Any, span: Optional[Span]) -> tuple:
+        # `x = expr` with a fresh x: store the value, no variable needed (see scope.py).
+        for var_node, other in ((left_node, right_node), (right_node, left_node)):
+            if self.scope.is_first(var_node) and var_node.name != "_":
+                slot = self.scope.slots[var_node.name]
+                get = self.fn(self.value(other))
+
+                def assign_fresh(q: Any, env: list) -> bool:
+                    try:
+                        env[slot] = deref(get(q, env))
+                    except Fail:
+                        return False
+                    return True
+                return (DET, assign_fresh)
+        left = self.value(left_node)
+        right = self.value(right_node)
+        lf = self.fn(left)
+        if right[0] == CONST:
+            const = right[1]
+
+            def unify_const(q: Any, env: list) -> bool:
+                try:
+                    return unify(q, lf(q, env), const)
+                except Fail:
+                    return False
+            return (DET, unify_const)
+        rf = self.fn(right)
+
+        def unify_values(q: Any, env: list) -> bool:
+            try:
+                return unify(q, lf(q, env), rf(q, env))
+            except Fail:
+                return False
+        return (DET, unify_values)
+
+    def assign_goal(self, var_node: Any, value_node: Any, span: Optional[Span]) -> tuple:
+        var = self.fn(self.value(var_node))
+        get = self.fn(self.value(value_node))
+        name = str(var_node)
+
+        def assign(q: Any, env: list) -> bool:
+            v = deref(var(q, env))
+            if type(v) is not Var or v.cons or v.aliased:
+                raise type_error(f"Can only assign to unbound variables, {name} is not unbound.", span)
+            try:
+                return unify(q, v, get(q, env))
+            except Fail:
+                return False
+        return (DET, assign)
+
+    def in_goal(self, item_node: Any, coll_node: Any, span: Optional[Span]) -> tuple:
+        coll = self.fn(self.value(coll_node))
+        if self.scope.is_first(item_node) and item_node.name != "_":
+            slot = self.scope.slots[item_node.name]
+
+            def each_fresh(q: Any, env: list) -> Any:
+                try:
+                    c = deref(coll(q, env))
+                except Fail:
+                    return
+                if type(c) is list:
+                    for x in c:
+                        env[slot] = x
+                        yield
+                    return
+                v = env[slot] = q.new_var(item_node.name)
+                yield from member(q, v, c, span)
+            return (GEN, each_fresh)
+        item = self.fn(self.value(item_node))
+
+        def each(q: Any, env: list) -> Any:
+            try:
+                i = item(q, env)
+                c = coll(q, env)
+            except Fail:
+                return
+            yield from member(q, i, c, span)
+        return (GEN, each)
+
+    def dot_enumerate_goal(self, node: Op) -> tuple:
+        """`d.(k)` with k unbound: each key of the dictionary (a goal with several solutions)."""
+        base = self.fn(self.value(node.args[0]))
+        key = self.fn(self.value(node.args[1]))
+        span = node.span
+        truthy = self.truthy_goal(self.dot_value(node), span)
+
+        def enumerate_keys(q: Any, env: list) -> Any:
+            k = deref(key(q, env))
+            if type(k) is not Var:
+                mark = len(q.trail)
+                if truthy(q, env):
+                    yield
+                undo(q, mark)
+                return
+            obj = deref(base(q, env))
+            if type(obj) is not dict:
+                raise type_error(f"can only enumerate the keys of a dictionary, this is {render_term(obj)}", span)
+            for name in sorted(obj):
+                mark = len(q.trail)
+                if bind(q, k, name) and truthy(q, env):
+                    yield
+                undo(q, mark)
+        return (GEN, enumerate_keys)
+
+    def call_goal(self, node: CallTerm) -> tuple:
+        span = node.span
+        if node.kwargs:
+            text = str(node)
+
+            def kwargs_call(q: Any, env: list) -> bool:
+                raise runtime_error(f"Invalid state: query_for_predicate: unexpected kwargs: {text}", span,
+                                    exc.OperationalError)
+            return (DET, kwargs_call)
+        pred = self.linker.predicate(node.name, len(node.args))
+        site = CallSite(node, self.rule_name)
+        fns = [self.fn(self.value(a)) for a in node.args]
+        solve = pred.solve
+        if len(fns) == 3:
+            a0, a1, a2 = fns
+
+            def call3(q: Any, env: list) -> Any:
+                try:
+                    args = [deref(a0(q, env)), deref(a1(q, env)), deref(a2(q, env))]
+                except Fail:
+                    return iter(())
+                return solve(q, args, site)
+            return (GEN, call3)
+
+        def call(q: Any, env: list) -> Any:
+            try:
+                args = [deref(f(q, env)) for f in fns]
+            except Fail:
+                return iter(())
+            return solve(q, args, site)
+        return (GEN, call)
+
+    # Connectives -----------------------------------------------------------------------------
+
+    def conjunction(self, nodes: list) -> tuple:
+        goals = [self.goal(n) for n in nodes]
+        return chain(goals)
+
+    def disjunction(self, node: Op) -> tuple:
+        branches = [to_gen(self.goal(b)) for b in node.args]
+        resets = self.scope.resets.get(id(node), ())
+
+        def alternatives(q: Any, env: list) -> Any:
+            c = env[0]
+            for branch in branches:
+                for s in resets:
+                    env[s] = UNBOUND
+                yield from branch(q, env)
+                if env[0] != c:
+                    return
+        return (GEN, alternatives)
+
+    def negation(self, node: Op) -> tuple:
+        inner = to_gen(self.goal(node.args[0]))
+        resets = self.scope.resets.get(id(node), ())
+        return (DET, make_negation(inner, resets))
+
+    def forall(self, node: Op) -> tuple:
+        cond = to_gen(self.goal(node.args[0]))
+        action = to_gen(self.goal(node.args[1]))
+        resets = self.scope.resets.get(id(node), ())
+        # forall(C, A) is `not (C and not A)`.
+        not_action = make_negation(action, ())
+        body = to_gen(chain([(GEN, cond), (DET, not_action)]))
+        return (DET, make_negation(body, resets))
+
+
+class CallSite:
+    """Where a rule call is written: for stack traces."""
+
+    __slots__ = ("text", "where", "span")
+
+    def __init__(self, node: Any, rule_name: Optional[str]) -> None:
+        self.text = str(node)
+        self.span = node.span
+        self.where = where(node.span, rule_name)
+
+
+def to_gen(goal: tuple) -> Callable:
+    kind, f = goal
+    if kind == GEN:
+        return f
+
+    def once(q: Any, env: list) -> Any:
+        mark = len(q.trail)
+        if f(q, env):
+            yield
+        undo(q, mark)
+    return once
+
+
+def chain(goals: list) -> tuple:
+    """The conjunction of compiled goals: deterministic runs are plain loops, and only goals
+    with several solutions become generators."""
+    if not goals:
+        return (DET, lambda q, env: True)
+    split = next((i for i, (k, _) in enumerate(goals) if k == GEN), len(goals))
+    prefix = [f for _, f in goals[:split]]
+    if split == len(goals):
+        if len(prefix) == 1:
+            return (DET, prefix[0])
+
+        def all_of(q: Any, env: list) -> bool:
+            for f in prefix:
+                if not f(q, env):
+                    return False
+            return True
+        return (DET, all_of)
+    first = goals[split][1]
+    rest_kind, rest = chain(goals[split + 1:]) if split + 1 < len(goals) else (None, None)
+
+    if rest is None:
+        if not prefix:
+            return (GEN, first)
+
+        def prefix_then_last(q: Any, env: list) -> Any:
+            mark = len(q.trail)
+            for f in prefix:
+                if not f(q, env):
+                    undo(q, mark)
+                    return
+            yield from first(q, env)
+            undo(q, mark)
+        return (GEN, prefix_then_last)
+
+    if rest_kind == DET:
+        def then_det(q: Any, env: list) -> Any:
+            trail = q.trail
+            mark = len(trail)
+            for f in prefix:
+                if not f(q, env):
+                    undo(q, mark)
+                    return
+            c = env[0]
+            for _ in first(q, env):
+                m2 = len(trail)
+                if rest(q, env):
+                    yield
+                undo(q, m2)
+                if env[0] != c:
+                    break
+            undo(q, mark)
+        return (GEN, then_det)
+
+    def then_gen(q: Any, env: list) -> Any:
+        mark = len(q.trail)
+        for f in prefix:
+            if not f(q, env):
+                undo(q, mark)
+                return
+        c = env[0]
+        for _ in first(q, env):
+            yield from rest(q, env)
+            if env[0] != c:
+                break
+        undo(q, mark)
+    return (GEN, then_gen)
+
+
+def make_negation(inner: Callable, resets: tuple) -> Callable:
+    """`not G`: G runs to exhaustion in isolation; see Query.negate for partial variables."""
+    def negation(q: Any, env: list) -> bool:
+        c = env[0]
+        try:
+            return q.negate(inner, env)
+        finally:
+            env[0] = c
+            for s in resets:
+                env[s] = UNBOUND
+    return negation

@@ -1,0 +1,161 @@
+"""Running queries: compile a query (text, AST or predicate) against a snapshot and turn its
+solutions into legacy-shaped results, mapping internal errors to the public exceptions."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, Optional
+
+from .. import exceptions as exc
+from ..expression import Expression, Pattern
+from ..frontend.syntax import CallTerm, DictTerm, ListTerm, Op, PatternTerm, Sym
+from ..predicate import Predicate
+from ..variable import Variable
+from .compiler import BodyCompiler, to_gen
+from .errors import EvalError, where
+from .knowledge import KnowledgeBase
+from .operations import add_constraint, bind, unify
+from .scope import Scope
+from .solver import Query, check_unhandled_partials, result_bindings
+from .terms import UNBOUND, Var, deref
+
+StackOverflowMessage = "Goal stack overflow! MAX_GOALS = 10000"
+
+
+class PreparedQuery:
+    """A query ready to run: the goal to solve and its named variables."""
+
+    def __init__(self, kb: KnowledgeBase, run: Callable[[Query], Iterator[None]], qvars: dict[str, Var],
+                 text: Optional[str], span: Any = None) -> None:
+        self.kb = kb
+        self.run = run
+        self.qvars = qvars
+        self.text = text
+        self.span = span
+
+
+def prepare_term(kb: KnowledgeBase, node: Any) -> PreparedQuery:
+    """A parsed query term (from `query("...")` or an inline query)."""
+    names: list[str] = []
+    _collect_vars(node, kb.constants, names)
+    qvars = {n: Var(n) for n in names}
+    scope = Scope(kb.constants, fixed=names)
+    scope.visit_goal(node)
+    goal = to_gen(BodyCompiler(scope, kb, None).goal(node))
+    size = scope.size
+    slots = [(scope.slots[n], qvars[n]) for n in names]
+
+    def run(q: Query) -> Iterator[None]:
+        env = [0] + [UNBOUND] * (size - 1)
+        for slot, v in slots:
+            env[slot] = v
+        return goal(q, env)
+    return PreparedQuery(kb, run, qvars, str(node) if node.span is None else node.span.text, node.span)
+
+
+def prepare_predicate(kb: KnowledgeBase, name: str, args: list) -> PreparedQuery:
+    qvars: dict[str, Var] = {}
+    terms = [to_term(a, qvars) for a in args]
+    pred = kb.predicate(name, len(terms))
+
+    def run(q: Query) -> Iterator[None]:
+        return pred.solve(q, [deref(t) for t in terms], None)
+    text = f"{name}(" + ", ".join(repr(a) if not isinstance(a, str) else f'"{a}"' for a in args) + ")"
+    return PreparedQuery(kb, run, qvars, text)
+
+
+def to_term(value: Any, qvars: dict[str, Var]) -> Any:
+    """A Python value as a term; `Variable`s become the query's named variables."""
+    t = type(value)
+    if t is Variable:
+        name = str.__str__(value)
+        v = qvars.get(name)
+        if v is None:
+            v = qvars[name] = Var(name)
+        return v
+    if t is list:
+        return [to_term(x, qvars) for x in value]
+    if t is dict:
+        return {str(k): to_term(x, qvars) for k, x in value.items()}
+    if t is Predicate:
+        return Predicate(value.name, [to_term(x, qvars) for x in value.args])
+    if isinstance(value, Expression):
+        return Expression(value.operator, [to_term(x, qvars) for x in value.args])
+    if t is Pattern:
+        return Pattern(value.tag, {k: to_term(x, qvars) for k, x in value.fields.items()})
+    return value
+
+
+def apply_bindings(q: Query, prepared: PreparedQuery, bindings: Optional[dict]) -> None:
+    """Pre-bind query variables; an Expression value makes the variable partial."""
+    if not bindings:
+        return
+    for key, value in bindings.items():
+        name = str.__str__(key) if isinstance(key, Variable) else str(key)
+        v = prepared.qvars.get(name)
+        if v is None:
+            v = prepared.qvars[name] = Var(name)
+        if isinstance(value, Expression):
+            q.partial = True
+            v.aliased = True
+            expr = to_term(value, prepared.qvars)
+            for conjunct in (expr.args if expr.operator == "And" else [expr]):
+                add_constraint(q, conjunct)
+        else:
+            unify(q, v, to_term(value, prepared.qvars))
+
+
+def run_query(prepared: PreparedQuery, *, bindings: Optional[dict] = None,
+              accept_expression: bool = False) -> Iterator[dict]:
+    """Each result of a prepared query as `{"bindings": {...}, "trace": None}`."""
+    q = Query(prepared.kb)
+    try:
+        apply_bindings(q, prepared, bindings)
+        for _ in prepared.run(q):
+            yield {"bindings": result_bindings(q, prepared.qvars, accept_expression), "trace": None}
+    except EvalError as e:
+        raise public_error(e, prepared) from None
+    except RecursionError:
+        raise exc.StackOverflowError(StackOverflowMessage) from None
+
+
+def first_solution(kb: KnowledgeBase, name: str, args: list) -> bool:
+    """Does `name(args)` hold? The hot path of `is_allowed`: no result conversion."""
+    q = Query(kb)
+    try:
+        for _ in kb.predicate(name, len(args)).solve(q, args, None):
+            if q.constrained:
+                check_unhandled_partials(q, {})
+            return True
+        return False
+    except EvalError as e:
+        raise public_error(e, None) from None
+    except RecursionError:
+        raise exc.StackOverflowError(StackOverflowMessage) from None
+
+
+def public_error(e: EvalError, prepared: Optional[PreparedQuery]) -> exc.OsoError:
+    if prepared is not None and prepared.text is not None:
+        e.add_frame(prepared.text, where(prepared.span, None))
+    return e.to_public()
+
+
+def _collect_vars(node: Any, constants: dict, out: list) -> None:
+    if isinstance(node, Sym):
+        if node.name != "_" and node.name not in constants and node.name not in out:
+            out.append(node.name)
+    elif isinstance(node, ListTerm):
+        for i in node.items:
+            _collect_vars(i, constants, out)
+        if node.rest is not None:
+            _collect_vars(node.rest, constants, out)
+    elif isinstance(node, (DictTerm, PatternTerm)):
+        for v in node.fields.values():
+            _collect_vars(v, constants, out)
+    elif isinstance(node, CallTerm):
+        for a in node.args:
+            _collect_vars(a, constants, out)
+        for v in (node.kwargs or {}).values():
+            _collect_vars(v, constants, out)
+    elif isinstance(node, Op):
+        for a in node.args:
+            _collect_vars(a, constants, out)

@@ -1,0 +1,53 @@
+"""An immutable snapshot of a loaded policy, compiled lazily predicate by predicate.
+
+A snapshot belongs to one version of the host's registrations (classes and constants are
+compiled in); when registrations change the API builds a new snapshot from the same program.
+Loading swaps the snapshot in whole, so concurrent queries see the old or the new policy.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ..frontend.syntax import Rule
+from ..host import Host
+from .predicates import CompiledPredicate
+
+
+class KnowledgeBase:
+    def __init__(self, program: Any, host: Host) -> None:
+        self.program = program
+        self.host = host
+        self.version = host.version
+        self.constants = dict(host.constants)
+        rules: list[Rule] = program.rules if program is not None else []
+        self.rule_names = frozenset(r.name for r in rules)
+        groups: dict[tuple[str, int], list[Rule]] = {}
+        for r in rules:
+            groups.setdefault((r.name, len(r.params)), []).append(r)
+        self.predicates: dict[tuple[str, int], CompiledPredicate] = {
+            key: CompiledPredicate(key[0], key[1], group, self, False) for key, group in groups.items()}
+        actors = tuple(program.actors) if program is not None else ()
+        resources = tuple(program.resources) if program is not None else ()
+        self.unions: dict[str, tuple[str, ...]] = {"Actor": actors, "Resource": resources}
+        self.class_cache: dict[str, Any] = {}
+
+    @property
+    def has_rules(self) -> bool:
+        return bool(self.rule_names)
+
+    def predicate(self, name: str, arity: int) -> CompiledPredicate:
+        pred = self.predicates.get((name, arity))
+        if pred is None:
+            pred = self.predicates.setdefault(
+                (name, arity), CompiledPredicate(name, arity, [], self, name not in self.rule_names))
+        return pred
+
+    def lookup_class(self, name: str) -> Optional[type]:
+        cls = self.class_cache.get(name)
+        if cls is None:
+            user_type = self.host.types.get(name)
+            if user_type is None:
+                return None
+            cls = self.class_cache[name] = user_type.cls
+        return cls

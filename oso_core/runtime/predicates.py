@@ -1,0 +1,397 @@
+"""Compiled rules and predicates: rule selection, specificity ordering and rule application.
+
+Selecting the rules for a call is cached per *key*: for each argument position either the
+literal value (where some rule has a literal parameter) or the argument's class. For a key, the
+class specializers and literal parameters of every rule are decided once, and the applicable
+rules are sorted most-specific-first once; a call then only binds parameters and runs bodies.
+Calls whose applicability needs runtime checks (unbound arguments, field patterns, repeated
+parameters, list/dict parameters) take the exact legacy path: check every candidate, sort the
+applicable ones with the arguments' MROs, then run them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, Optional
+
+from .. import exceptions as exc
+from ..expression import Expression, Pattern
+from ..frontend.syntax import ListTerm, PatternTerm, Rule, Sym, Value
+from .compiler import CONST, DET, GEN, SLOT, BodyCompiler, CallSite
+from .errors import EvalError, Fail, runtime_error
+from .operations import matches, undo, unify
+from .scope import Scope
+from .terms import PRIMITIVES, SPECIAL, UNBOUND, Var, deref
+
+UNIONS = ("Actor", "Resource")
+FRESH, LITERAL, TERM = 0, 1, 2
+_LITERAL_TYPES = (str, int, float, bool)
+_CACHE_LIMIT = 4096
+
+
+class ParamInfo:
+    __slots__ = ("kind", "slot", "value", "spec", "spec_kind", "tag", "nfields", "spec_text")
+
+    def __init__(self) -> None:
+        self.kind = FRESH
+        self.slot = 0
+        self.value: Any = None
+        self.spec: Optional[tuple] = None     # compiled pattern (CONST/FUNC, ...)
+        self.spec_kind: Optional[str] = None  # "class", "union", "dict", "value"
+        self.tag: Optional[str] = None
+        self.nfields = 0
+        self.spec_text = ""
+
+
+class CompiledRule:
+    """One rule, compiled: parameter analysis, head binding and body."""
+
+    __slots__ = ("rule", "index", "arity", "params", "template", "direct", "fast_ok",
+                 "body_det", "body", "full_head", "fast_slots")
+
+    def __init__(self, rule: Rule, index: int, kb: Any) -> None:
+        self.rule = rule
+        self.index = index
+        self.arity = len(rule.params)
+        scope = Scope(kb.constants)
+        for p in rule.params:
+            scope.visit_term(p.term)
+            if p.specializer is not None:
+                scope.visit_term(p.specializer)
+        scope.visit_goal(rule.body)
+        bc = BodyCompiler(scope, kb, rule.name)
+        self.params = [self._param(bc, scope, p) for p in rule.params]
+        # A head is "fast" when, once class specializers and literals are decided by the
+        # selection key, binding it is only storing arguments into slots.
+        self.fast_ok = all(
+            pi.kind == FRESH and pi.spec_kind in (None, "class", "union") and pi.nfields == 0
+            or pi.kind == LITERAL and pi.spec is None
+            for pi in self.params)
+        self.fast_slots = tuple((i, pi.slot) for i, pi in enumerate(self.params) if pi.kind == FRESH)
+        self.direct = self.fast_ok and self.fast_slots == tuple((i, i + 1) for i in range(self.arity))
+        kind, body = bc.goal(rule.body)
+        self.body_det = kind == DET
+        self.body = body
+        self.template = [0] + [UNBOUND] * (scope.size - 1)
+        self.full_head = self._full_head(bc)
+
+    @staticmethod
+    def _param(bc: BodyCompiler, scope: Scope, p: Any) -> ParamInfo:
+        pi = ParamInfo()
+        term = p.term
+        if isinstance(term, Sym) and scope.is_variable(term) and scope.is_first(term):
+            pi.kind = FRESH
+            pi.slot = scope.anonymous_slot() if term.name == "_" else scope.slots[term.name]
+        else:
+            compiled = bc.value(term)
+            if compiled[0] == CONST and type(compiled[1]) in _LITERAL_TYPES:
+                pi.kind = LITERAL
+                pi.value = compiled[1]
+            else:
+                pi.kind = TERM
+                pi.value = compiled
+        spec = p.specializer
+        if spec is not None:
+            pi.spec = bc.spec_pattern(spec)
+            pi.spec_text = str(spec)
+            if isinstance(spec, PatternTerm):
+                pi.nfields = len(spec.fields)
+                if spec.tag is None:
+                    pi.spec_kind = "dict"
+                elif spec.tag in UNIONS and spec.tag not in bc.scope.constants:
+                    pi.spec_kind = "union"
+                    pi.tag = spec.tag
+                else:
+                    pi.spec_kind = "class"
+                    pi.tag = spec.tag
+            else:
+                pi.spec_kind = "value"
+        return pi
+
+    def _full_head(self, bc: BodyCompiler) -> Callable:
+        """Bind every parameter with unification, then check every specializer (legacy order)."""
+        steps = []
+        for i, pi in enumerate(self.params):
+            if pi.kind == FRESH:
+                steps.append((0, i, pi.slot))
+            elif pi.kind == LITERAL:
+                steps.append((1, i, pi.value))
+            else:
+                steps.append((2, i, bc.fn(pi.value)))
+        checks = []
+        for i, pi in enumerate(self.params):
+            if pi.spec is not None:
+                checks.append((i, bc.fn(pi.spec)))
+
+        def head(q: Any, env: list, args: list) -> bool:
+            for how, i, x in steps:
+                a = args[i]
+                if how == 0:
+                    env[x] = a
+                    if type(a) is Var:
+                        a.aliased = True  # legacy unifies with a fresh parameter variable
+                elif how == 1:
+                    if not unify(q, a, x):
+                        return False
+                elif not unify(q, a, x(q, env)):
+                    return False
+            for i, pattern in checks:
+                try:
+                    if not matches(q, args[i], pattern(q, env)):
+                        return False
+                except Fail:
+                    return False
+            return True
+        return head
+
+
+class CompiledPredicate:
+    """All rules of one name and arity, with the per-key selection cache."""
+
+    __slots__ = ("name", "arity", "kb", "source_rules", "rules", "cache", "positions", "undefined")
+
+    def __init__(self, name: str, arity: int, rules: list, kb: Any, undefined: bool) -> None:
+        self.name = name
+        self.arity = arity
+        self.kb = kb
+        self.source_rules = rules
+        self.rules: Optional[list[CompiledRule]] = None
+        self.cache: dict = {}
+        self.positions: tuple = ()
+        self.undefined = undefined
+
+    def _compile(self) -> list[CompiledRule]:
+        rules = [CompiledRule(r, i, self.kb) for i, r in enumerate(self.source_rules)]
+        # Per argument position: 0 ignore, 1 key on class, 2 key on literal value or class.
+        positions = []
+        for i in range(self.arity):
+            mode = 0
+            for r in rules:
+                pi = r.params[i]
+                if pi.kind == LITERAL:
+                    mode = 2
+                    break
+                if pi.kind != FRESH or pi.spec is not None:
+                    mode = 1
+            positions.append(mode)
+        self.positions = tuple(positions)
+        self.rules = rules
+        return rules
+
+    # Selection ------------------------------------------------------------------------------
+
+    def key(self, args: list) -> Optional[tuple]:
+        out = []
+        for mode, a in zip(self.positions, args):
+            t = type(a)
+            if t is Var:
+                return None  # unbound arguments take the exact path (aliasing, constraints)
+            if mode == 0:
+                continue
+            if mode == 2 and (t is str or t is int or t is float or t is bool):
+                out.append((t, a))
+            else:
+                out.append(a.__class__)
+        return tuple(out)
+
+    def select(self, q: Any, args: list) -> list:
+        if self.rules is None:
+            self._compile()
+        key = self.key(args)
+        if key is None:
+            return self.select_exact(q, args, self.rules)
+        entry = self.cache.get(key)
+        if entry is None:
+            entry = self._fill(q, key, args)
+        if entry.__class__ is tuple:  # (candidates,) needing the exact path
+            return self.select_exact(q, args, entry[0])
+        return entry
+
+    def _fill(self, q: Any, key: tuple, args: list) -> Any:
+        candidates = []
+        all_fast = True
+        for rule in self.rules:
+            verdict = self._static_check(q, rule, args)
+            if verdict is None:
+                continue
+            fast, mult = verdict
+            all_fast = all_fast and fast
+            candidates.append((rule, mult))
+        if all_fast:
+            ordered = insertion_sort([r for r, _ in candidates], args, q)
+            mults = {id(r): m for r, m in candidates}
+            entry: Any = [(r, True, mults[id(r)]) for r in ordered]
+        else:
+            entry = ([r for r, _ in candidates],)
+        if len(self.cache) >= _CACHE_LIMIT:
+            self.cache.clear()
+        self.cache[key] = entry
+        return entry
+
+    def _static_check(self, q: Any, rule: CompiledRule, args: list) -> Optional[tuple]:
+        """(fast, multiplicity) if the rule may apply to arguments of this key, None if not."""
+        fast = rule.fast_ok
+        mult = 1
+        for pi, a in zip(rule.params, args):
+            t = type(a)
+            if pi.kind == LITERAL:
+                if t in _LITERAL_TYPES:
+                    if not _literal_equal(pi.value, a):
+                        return None
+                else:
+                    fast = False
+            elif pi.kind == TERM:
+                fast = False
+            if pi.spec_kind == "class" or pi.spec_kind == "union":
+                cls = a.__class__
+                if t is Var or t is Expression:
+                    fast = False
+                    continue
+                if pi.spec_kind == "union":
+                    count = sum(1 for m in q.union_members(pi.tag) if issubclass(cls, q.host_class(m, None)))
+                    if count == 0:
+                        return None
+                    mult *= count
+                elif not issubclass(cls, q.host_class(pi.tag, None)):
+                    return None
+                if pi.nfields:
+                    fast = False
+            elif pi.spec_kind is not None:
+                fast = False
+        return fast, mult
+
+    def select_exact(self, q: Any, args: list, candidates: list) -> list:
+        """Legacy selection: applicability checked by binding each head, then sorted."""
+        applicable = []
+        trail = q.trail
+        for rule in candidates:
+            env = rule.template.copy()
+            mark = len(trail)
+            try:
+                ok = rule.full_head(q, env, args)
+            finally:
+                undo(q, mark)
+            if ok:
+                applicable.append(rule)
+        ordered = insertion_sort(applicable, args, q)
+        return [(r, False, _union_multiplicity(q, r, args)) for r in ordered]
+
+    # Solving --------------------------------------------------------------------------------
+
+    def solve(self, q: Any, args: list, site: Optional[CallSite]) -> Iterator[None]:
+        """Each solution of `name(args)`, bindings in place while suspended."""
+        if self.undefined:
+            raise runtime_error(f"Query for undefined rule `{self.name}`", site.span if site else None)
+        q.calls += 1
+        if q.calls & 1023 == 0:
+            q.check_time()
+        q.depth += 1
+        if q.depth > q.max_depth:
+            q.depth -= 1
+            raise runtime_error("Goal stack overflow! MAX_GOALS = 10000", site.span if site else None,
+                                exc.StackOverflowError)
+        trail = q.trail
+        try:
+            for rule, fast, mult in self.select(q, args):
+                mark = len(trail)
+                if fast:
+                    if rule.direct:
+                        env = [0, *args]
+                        if len(rule.template) > len(env):
+                            env.extend(rule.template[len(env):])
+                    else:
+                        env = rule.template.copy()
+                        for i, s in rule.fast_slots:
+                            env[s] = args[i]
+                    ok = True
+                else:
+                    env = rule.template.copy()
+                    ok = rule.full_head(q, env, args)
+                if ok:
+                    body_mark = len(trail)
+                    for _ in range(mult):
+                        if rule.body_det:
+                            if rule.body(q, env):
+                                yield
+                            undo(q, body_mark)
+                        else:
+                            yield from rule.body(q, env)
+                        if env[0]:
+                            break
+                undo(q, mark)
+                if env[0]:
+                    break
+        except EvalError as e:
+            if site is not None:
+                e.add_frame(site.text, site.where)
+            raise
+        finally:
+            q.depth -= 1
+
+
+def _literal_equal(param: Any, arg: Any) -> bool:
+    tp = type(param)
+    ta = type(arg)
+    if tp is bool or ta is bool:
+        return tp is ta and param == arg
+    return param == arg
+
+
+def _union_multiplicity(q: Any, rule: CompiledRule, args: list) -> int:
+    mult = 1
+    for pi, a in zip(rule.params, args):
+        if pi.spec_kind == "union":
+            a = deref(a)
+            if type(a) is Var or type(a) is Expression:
+                continue
+            count = sum(1 for m in q.union_members(pi.tag) if isinstance(a, q.host_class(m, None)))
+            mult *= max(count, 1)
+    return mult
+
+
+def insertion_sort(rules: list, args: list, q: Any) -> list:
+    """Legacy ordering: stable insertion sort by "more specific for these arguments"."""
+    out: list = []
+    for rule in rules:
+        out.append(rule)
+        j = len(out) - 1
+        while j > 0 and more_specific(out[j], out[j - 1], args, q):
+            out[j], out[j - 1] = out[j - 1], out[j]
+            j -= 1
+    return out
+
+
+def more_specific(a: CompiledRule, b: CompiledRule, args: list, q: Any) -> bool:
+    for pa, pb, arg in zip(a.params, b.params, args):
+        sa, sb = pa.spec_kind, pb.spec_kind
+        if sa is None and sb is None:
+            continue
+        if sb is None:
+            return True
+        if sa is None:
+            return False
+        if pa.spec_text == pb.spec_text:
+            continue
+        if sa == "union" or sb == "union":
+            if sa == "union" and sb == "union":
+                continue
+            return sb == "union"
+        arg = deref(arg)
+        is_instance = type(arg) not in PRIMITIVES and type(arg) not in SPECIAL
+        if sa == "class" and sb == "class":
+            if not is_instance:
+                return False
+            if pa.tag == pb.tag:
+                return pa.nfields > pb.nfields
+            mro = arg.__class__.__mro__
+            try:
+                ia = mro.index(q.host_class(pa.tag, None))
+                ib = mro.index(q.host_class(pb.tag, None))
+            except ValueError:
+                return False
+            return ia < ib
+        if sa == "dict" and sb == "dict":
+            return pa.nfields > pb.nfields
+        if sa == "class" and sb == "dict":
+            return True
+        return False
+    return False

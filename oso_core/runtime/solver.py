@@ -1,0 +1,311 @@
+"""The state of one running query and the operations that need it: fresh variables, limits,
+class tests, negation, output, and turning solutions into result bindings."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable, Iterator, Optional
+
+from .. import exceptions as exc
+from ..expression import Expression, Pattern
+from ..predicate import Predicate
+from ..variable import Variable
+from .errors import EvalError, runtime_error
+from .knowledge import KnowledgeBase
+from .operations import add_constraint, free_vars, undo
+from .terms import UNBOUND, RestList, Var, deref, render_term
+
+DEFAULT_TIMEOUT_MS = 30_000
+_NEGATED = {"Unify": "Neq", "Eq": "Neq", "Neq": "Unify", "Lt": "Geq", "Leq": "Gt", "Gt": "Leq", "Geq": "Lt"}
+
+
+def max_depth() -> int:
+    """Deepest rule-call nesting: generators nest Python frames, so stay below the recursion limit."""
+    import sys
+    return max(64, (sys.getrecursionlimit() - 200) // 4)
+
+
+class Query:
+    """One evaluation: trail, counters and the snapshot it runs against."""
+
+    __slots__ = ("kb", "host", "trail", "calls", "depth", "max_depth", "started", "timeout_ms",
+                 "partial", "counter", "messages", "has_relations", "tracer", "constrained")
+
+    def __init__(self, kb: KnowledgeBase, partial: bool = False) -> None:
+        self.kb = kb
+        self.host = kb.host
+        self.trail: list = []
+        self.calls = 0
+        self.depth = 0
+        self.max_depth = _MAX_DEPTH
+        self.started = time.monotonic()
+        self.timeout_ms: Optional[int] = None
+        self.partial = partial
+        self.counter = 0
+        self.messages: Optional[list] = None
+        self.has_relations = False
+        self.tracer = None
+        self.constrained = False
+
+    # Variables -------------------------------------------------------------------------------
+
+    def new_var(self, name: str) -> Var:
+        self.counter += 1
+        return Var(f"_{name}_{self.counter}")
+
+    def fresh_name(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}_{self.counter}"
+
+    def fresh_var(self, prefix: str) -> Var:
+        return Var(self.fresh_name(prefix))
+
+    # Limits ----------------------------------------------------------------------------------
+
+    def check_time(self) -> None:
+        if self.timeout_ms is None:
+            raw = os.environ.get("POLAR_TIMEOUT_MS")
+            try:
+                self.timeout_ms = int(raw) if raw not in (None, "") else DEFAULT_TIMEOUT_MS
+            except ValueError:
+                self.timeout_ms = DEFAULT_TIMEOUT_MS
+        if self.timeout_ms <= 0:
+            return
+        elapsed = int((time.monotonic() - self.started) * 1000)
+        if elapsed > self.timeout_ms:
+            raise runtime_error(
+                f"Query timeout: Query running for {elapsed}ms, which exceeds the timeout of "
+                f"{self.timeout_ms}ms. To disable timeouts, set the POLAR_TIMEOUT_MS environment "
+                f"variable to 0.")
+
+    # Classes ---------------------------------------------------------------------------------
+
+    def host_class(self, name: str, span: Any) -> type:
+        cls = self.kb.lookup_class(name)
+        if cls is None:
+            raise EvalError(exc.UnregisteredClassError, name)
+        return cls
+
+    def union_members(self, tag: str) -> tuple:
+        return self.kb.unions.get(tag, ())
+
+    def isa_class(self, value: Any, tag: str) -> bool:
+        members = self.kb.unions.get(tag) if tag in ("Actor", "Resource") else None
+        if members is not None and tag not in self.kb.constants:
+            return any(isinstance(value, self.host_class(m, None)) for m in members)
+        return isinstance(value, self.host_class(tag, None))
+
+    def compatible_tags(self, a: str, b: str) -> bool:
+        """Two type constraints on one unbound term can both hold (one class derives from the other)."""
+        if a == b:
+            return True
+        if a in ("Actor", "Resource") or b in ("Actor", "Resource"):
+            return True
+        ca = self.host_class(a, None)
+        cb = self.host_class(b, None)
+        return issubclass(ca, cb) or issubclass(cb, ca)
+
+    def relation_fetch(self, obj: Any, name: str) -> Optional[Callable]:
+        return None
+
+    # Negation --------------------------------------------------------------------------------
+
+    def negate(self, inner: Callable, env: list) -> bool:
+        """`not G`: fail if G holds outright; succeed if it never holds; if it holds only under
+        constraints on variables that were already partial, succeed adding their negation."""
+        trail = self.trail
+        mark = len(trail)
+        newest = Var._serial
+        alternatives = []
+        for _ in inner(self, env):
+            changes = self._partial_changes(mark, newest)
+            if not changes:
+                undo(self, mark)
+                return False
+            alternatives.append(changes)
+        undo(self, mark)
+        for changes in alternatives:
+            if len(changes) == 1:
+                add_constraint(self, negated(changes[0]))
+            else:
+                add_constraint(self, Expression("Or", [negated(c) for c in changes]))
+        return True
+
+    def _partial_changes(self, mark: int, newest: int) -> list:
+        changes: list = []
+        seen: set = set()
+        for e in self.trail[mark:]:
+            if type(e) is Var:
+                if e.serial <= newest and (e.aliased or e.cons):
+                    value = deref(e.ref)
+                    if type(value) is Var and value.serial > newest:
+                        continue
+                    changes.append(Expression("Unify", [e, value]))
+            else:
+                v, old = e
+                if v.serial > newest or id(v) in seen:
+                    continue
+                seen.add(id(v))
+                before = old or ()
+                if not before and not v.aliased:
+                    continue
+                for c in v.cons or ():
+                    if not any(c is b for b in before) and not any(c is x for x in changes):
+                        changes.append(c)
+        return changes
+
+    # Output ----------------------------------------------------------------------------------
+
+    def render(self, t: Any) -> str:
+        return render_term(t, _ClassNames(self.host))
+
+    def emit(self, text: str) -> None:
+        print(text)
+
+    def debug(self, args: list, span: Any) -> None:
+        if self.tracer is not None:
+            self.tracer.debug(self, args, span)
+
+
+class _ClassNames:
+    """Registered name of a host object's class, for `<repr> TYPE `Name`` rendering."""
+
+    __slots__ = ("host",)
+
+    def __init__(self, host: Any) -> None:
+        self.host = host
+
+    def get(self, cls: Any, default: Any = None) -> Any:
+        return self.host.class_name(cls) or default
+
+
+def negated(c: Expression) -> Expression:
+    op = c.operator
+    flipped = _NEGATED.get(op)
+    if flipped is not None:
+        return Expression(flipped, list(c.args))
+    if op == "Not":
+        return c.args[0]
+    if op == "And":
+        return Expression("Or", [negated(a) for a in c.args])
+    if op == "Or":
+        return Expression("And", [negated(a) for a in c.args])
+    return Expression("Not", [c])
+
+
+_MAX_DEPTH = max_depth()
+
+
+# Results -------------------------------------------------------------------------------------
+
+UNHANDLED_PARTIAL = (
+    "Found an unhandled partial in the query result: {var}\n\nThis can happen when there is a "
+    "variable used inside a rule\nwhich is not related to any of the query inputs.\n\nFor example: "
+    "f(_x) if y.a = 1 and y.b = 2;\n\nIn this example, the variable `y` is constrained by `a = 1 "
+    "and b = 2`,\nbut we cannot resolve these constraints without further information.\n\nThe "
+    "unhandled partial is for variable {var}.\nThe expression is: {expr}\n")
+
+
+def result_bindings(q: Query, qvars: dict[str, Var], accept_expression: bool) -> dict:
+    """The bindings of one solution, as Python values (legacy result shape)."""
+    out: dict[str, Any] = {}
+    check_unhandled_partials(q, qvars)
+    reps: dict[int, list[str]] = {}
+    for name, v in qvars.items():
+        t = deref(v)
+        if type(t) is Var:
+            reps.setdefault(id(t), []).append(name)
+    for name, v in qvars.items():
+        if name.startswith("_"):
+            continue
+        t = deref(v)
+        if type(t) is Var:
+            if t.cons:
+                expr = constraint_expression(t)
+                if not accept_expression:
+                    raise exc.UnexpectedPolarTypeError(exc.UNEXPECTED_EXPRESSION_MESSAGE)
+                out[name] = expr
+                continue
+            others = [n for n in reps.get(id(t), ()) if n != name]
+            if t is not v:
+                out[name] = Variable(t.name if t.name in qvars else (others[0] if others else name))
+            elif others:
+                out[name] = Variable(others[0])
+            elif v.aliased:
+                out[name] = Variable(name)
+            continue
+        out[name] = to_python_value(t, accept_expression)
+    return out
+
+
+def constraint_expression(v: Var) -> Expression:
+    this = Variable("_this")
+    return Expression("And", [substitute(c, v, this) for c in v.cons or ()])
+
+
+def substitute(t: Any, v: Var, this: Any) -> Any:
+    t = deref(t)
+    tt = type(t)
+    if t is v:
+        return this
+    if tt is Var:
+        return Variable(t.name)
+    if tt is Expression:
+        return Expression(t.operator, [substitute(a, v, this) for a in t.args])
+    if tt is Pattern:
+        return Pattern(t.tag, {k: substitute(x, v, this) for k, x in t.fields.items()})
+    if tt is list:
+        return [substitute(x, v, this) for x in t]
+    if tt is dict:
+        return {k: substitute(x, v, this) for k, x in t.items()}
+    return t
+
+
+def to_python_value(t: Any, accept_expression: bool) -> Any:
+    t = deref(t)
+    tt = type(t)
+    if tt is list:
+        return [to_python_value(x, accept_expression) for x in t]
+    if tt is dict:
+        return {k: to_python_value(t[k], accept_expression) for k in sorted(t)}
+    if tt is Var:
+        if t.cons:
+            if not accept_expression:
+                raise exc.UnexpectedPolarTypeError(exc.UNEXPECTED_EXPRESSION_MESSAGE)
+            return constraint_expression(t)
+        return Variable(t.name)
+    if tt is RestList:
+        return [to_python_value(x, accept_expression) for x in t.items]
+    if tt is Expression:
+        if not accept_expression:
+            raise exc.UnexpectedPolarTypeError(exc.UNEXPECTED_EXPRESSION_MESSAGE)
+        return Expression(t.operator, [to_python_value(a, True) for a in t.args])
+    if tt is Predicate:
+        return Predicate(t.name, [to_python_value(a, accept_expression) for a in t.args])
+    return t
+
+
+def check_unhandled_partials(q: Query, qvars: dict[str, Var]) -> None:
+    """Constraints left on rule-local variables that no query variable can reach are an error."""
+    if not q.constrained:
+        return
+    constrained = [e[0] for e in q.trail if type(e) is not Var]
+    if not constrained:
+        return
+    reachable: set[int] = set()
+    frontier = [deref(v) for v in qvars.values()]
+    while frontier:
+        t = frontier.pop()
+        for v in free_vars(t):
+            if id(v) in reachable:
+                continue
+            reachable.add(id(v))
+            for c in v.cons or ():
+                frontier.extend(free_vars(c))
+    for v in constrained:
+        v = deref(v)
+        if type(v) is not Var or not v.cons or id(v) in reachable:
+            continue
+        expr = Expression("And", list(v.cons))
+        raise runtime_error(UNHANDLED_PARTIAL.format(var=v.name, expr=render_term(expr)))

@@ -1,0 +1,166 @@
+"""Runtime terms.
+
+A Python value *is* its Polar term, classified by exact type (so no conversion is needed on
+the hot path): `bool` Boolean, `int` Integer, `float` Float, `str` String, `list` List,
+`dict` Dictionary (string keys), and anything else a host instance. On top of that:
+
+* `Var`: a logic variable, bound by setting `ref`; every binding is recorded on the query's
+  trail so backtracking can undo it.
+* `RestList`: a list pattern with a `*rest` tail.
+* `Expression`/`Pattern` (public classes): constraints and class patterns.
+* `Call`: a predicate as a value.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ..expression import Expression, Pattern
+from ..frontend.syntax import render_float, render_fields, render_op
+from ..predicate import Predicate
+
+
+class _Unbound:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNBOUND"
+
+
+UNBOUND: Any = _Unbound()
+
+
+class Var:
+    """A logic variable. `ref` is UNBOUND or the bound term; `cons` the constraints on it."""
+
+    __slots__ = ("name", "ref", "cons", "aliased", "serial")
+
+    _serial = 0
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.ref: Any = UNBOUND
+        self.cons: Optional[tuple] = None   # constraints (Expressions) while unbound
+        self.aliased = False                # unified with another variable or passed to a rule
+        Var._serial += 1
+        self.serial = Var._serial            # creation order (to tell older variables apart)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class RestList:
+    """`[items..., *rest]`: a list whose tail is a variable."""
+
+    __slots__ = ("items", "rest")
+
+    def __init__(self, items: list, rest: Any) -> None:
+        self.items = items
+        self.rest = rest
+
+    def __repr__(self) -> str:
+        return render_term(self)
+
+
+Call = Predicate
+
+# Exact types Polar treats as primitives; everything else is a host instance.
+PRIMITIVES = frozenset((bool, int, float, str, list, dict))
+SPECIAL = frozenset((Var, RestList, Expression, Pattern, Predicate))
+
+
+def deref(t: Any) -> Any:
+    while type(t) is Var:
+        r = t.ref
+        if r is UNBOUND:
+            return t
+        t = r
+    return t
+
+
+def is_host(t: Any) -> bool:
+    tt = type(t)
+    return tt not in PRIMITIVES and tt not in SPECIAL
+
+
+def is_ground(t: Any) -> bool:
+    t = deref(t)
+    tt = type(t)
+    if tt is Var or tt is RestList or tt is Expression:
+        return False
+    if tt is list:
+        return all(is_ground(x) for x in t)
+    if tt is dict:
+        return all(is_ground(x) for x in t.values())
+    return True
+
+
+def host_repr(value: Any, class_name: Optional[str] = None) -> str:
+    return f"{value!r} TYPE `{class_name or 'UNKNOWN'}`"
+
+
+def render_term(t: Any, names: Optional[dict] = None) -> str:
+    """Polar syntax for a runtime term, as legacy oso prints it in messages and `print`."""
+    t = deref(t)
+    tt = type(t)
+    if tt is bool:
+        return "true" if t else "false"
+    if tt is int:
+        return str(t)
+    if tt is float:
+        return render_float(t)
+    if tt is str:
+        return f'"{t}"'
+    if tt is list:
+        return "[" + ", ".join(render_term(x, names) for x in t) + "]"
+    if tt is dict:
+        return "{" + ", ".join(f"{k}: {render_term(t[k], names)}" for k in sorted(t)) + "}"
+    if tt is Var:
+        return t.name
+    if tt is RestList:
+        return "[" + ", ".join([render_term(x, names) for x in t.items] + [f"*{render_term(t.rest, names)}"]) + "]"
+    if tt is Expression:
+        return render_op(t.operator, [_Rendered(render_term(a, names), a) for a in t.args])
+    if tt is Pattern:
+        fields = {k: _Rendered(render_term(v, names)) for k, v in t.fields.items()}
+        return (t.tag or "") + render_fields(fields)
+    if tt is Predicate:
+        return f"{t.name}(" + ", ".join(render_term(a, names) for a in t.args) + ")"
+    from ..variable import Variable
+    if isinstance(t, Variable):
+        return str.__str__(t)
+    class_name = names.get(t.__class__) if names else None
+    return host_repr(t, class_name)
+
+
+class _Rendered:
+    """Pre-rendered operand that still reports its operator precedence to render_op."""
+
+    __slots__ = ("text", "operator", "args")
+
+    def __init__(self, text: str, term: Any = None) -> None:
+        self.text = text
+        term = deref(term)
+        if type(term) is Expression:
+            self.operator = term.operator
+            self.args = term.args
+        else:
+            self.operator = None
+            self.args = None
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def rust_debug(t: Any) -> str:
+    """The Rust Debug rendering legacy oso uses in a few type errors (`Number(Integer(2))`)."""
+    tt = type(t)
+    if tt is bool:
+        return f"Boolean({'true' if t else 'false'})"
+    if tt is int:
+        return f"Number(Integer({t}))"
+    if tt is float:
+        return f"Number(Float({t!r}))"
+    if tt is str:
+        return f'String("{t}")'
+    return render_term(t)

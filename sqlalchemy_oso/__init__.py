@@ -1,0 +1,1 @@
+"""sqlalchemy_oso: framework integration (see its issue); importable so the project layout is complete."""
