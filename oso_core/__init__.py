@@ -10,6 +10,7 @@ from .polar import Polar
 from .predicate import Predicate
 from .variable import Variable
 from .data_filtering import Relation
+from .query import Query, QueryResult
 
 __all__ = [
     "Oso", "Polar", "OsoError", "AuthorizationError", "ForbiddenError", "NotFoundError",

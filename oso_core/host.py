@@ -51,6 +51,8 @@ class Host:
         self.adapter: Any = None               # data-filtering adapter
         self.version = 0                       # bumped on every registration change
         self.legacy_query_functions: dict[type, dict] = {}  # oso 0.25 build/exec/combine_query
+        self.instances: dict[int, Any] = {}    # legacy instance table (values are never copied in)
+        self.accept_expression = False
         self._next_id = 1
         self._mro_cache: dict[str, tuple[str, ...]] = {}
         self.get_field = self._default_get_field
@@ -120,6 +122,98 @@ class Host:
                 seen[key] = user_type
         return list(seen.values())
 
+    # Legacy Host surface used by integrations and tests -----------------------------------------
+
+    def cache_class(self, cls: type, name: Optional[str] = None) -> str:
+        """Register `cls` (legacy name for register_class); returns its name."""
+        return self.register_class(cls, name)
+
+    def register_mros(self) -> None:
+        """Kept for compatibility: MROs are computed on demand and cached."""
+        self._mro_cache.clear()
+
+    def cache_instance(self, instance: Any, id: Optional[int] = None) -> int:
+        key = id if id is not None else builtin_id(instance)
+        self.instances[key] = instance
+        return key
+
+    def get_instance(self, id: int) -> Any:
+        from .exceptions import UnregisteredInstanceError
+        if id not in self.instances:
+            raise UnregisteredInstanceError(id)
+        return self.instances[id]
+
+    def make_instance(self, name: str, args: list, kwargs: dict, id: Optional[int] = None) -> Any:
+        cls = self.get_class(name)
+        from .exceptions import InvalidConstructorError
+        try:
+            instance = cls(*args, **kwargs)
+        except Exception as e:
+            raise PolarRuntimeError(f"Error constructing instance of {name}: {e}") from None
+        if not callable(cls):
+            raise InvalidConstructorError(f"{name} is not a constructor")
+        self.cache_instance(instance, id)
+        return instance
+
+    def isa(self, instance: Any, class_tag: str) -> bool:
+        return isinstance(instance, self.get_class(class_tag))
+
+    def is_subclass(self, left_tag: str, right_tag: str) -> bool:
+        return issubclass(self.get_class(left_tag), self.get_class(right_tag))
+
+    def is_subspecializer(self, instance: Any, left_tag: str, right_tag: str) -> bool:
+        """Is `left_tag` earlier than `right_tag` in the MRO of `instance`'s class?"""
+        mro = type(instance).__mro__
+        try:
+            return mro.index(self.get_class(left_tag)) < mro.index(self.get_class(right_tag))
+        except ValueError:
+            return False
+
+    def isa_with_path(self, base_tag: str, path: list, class_tag: str) -> bool:
+        cls = self.get_class(base_tag)
+        for field_name in path:
+            cls = self.get_field(cls, field_name)
+        return issubclass(cls, self.get_class(class_tag))
+
+    def types_get_field(self, cls: type, field_name: str) -> type:
+        return self.get_field(cls, field_name)
+
+    def operator(self, op: str, args: list) -> bool:
+        """Host comparison `args[0] <op> args[1]` (Lt, Gt, Eq, Leq, Geq, Neq)."""
+        import operator as _operator
+        fn = {"Lt": _operator.lt, "Gt": _operator.gt, "Eq": _operator.eq, "Leq": _operator.le,
+              "Geq": _operator.ge, "Neq": _operator.ne}[op]
+        try:
+            return bool(fn(args[0], args[1]))
+        except TypeError:
+            raise PolarRuntimeError(f"External operation '{type(args[0])} {op} {type(args[1])}' failed.") from None
+
+    def unify(self, left: Any, right: Any) -> bool:
+        return bool(left == right)
+
+    def to_polar(self, v: Any) -> Any:
+        """Values are their own terms in this engine (dictionary keys become strings)."""
+        from .runtime.operations import to_polar
+        return to_polar(v)
+
+    def to_python(self, value: Any) -> Any:
+        return value
+
+    def enrich_message(self, message: str) -> str:
+        return message
+
+    def set_accept_expression(self, accept: bool) -> None:
+        self.accept_expression = accept
+
+    def copy(self) -> "Host":
+        other = Host.__new__(Host)
+        other.__dict__.update(self.__dict__)
+        other.types = dict(self.types)
+        other.constants = dict(self.constants)
+        other.instances = dict(self.instances)
+        other._mro_cache = {}
+        return other
+
     def _default_get_field(self, cls: type, field_name: str) -> type:
         """Type of `cls.field_name` from the registered `fields` (used for typed paths)."""
         from .data_filtering import Relation
@@ -135,6 +229,9 @@ class Host:
                 return self.get_class(declared.other_type)
             return list
         return declared
+
+
+builtin_id = id
 
 
 def check_registrable_name(name: str) -> None:

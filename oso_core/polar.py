@@ -200,7 +200,7 @@ from .partial import TypeConstraint  # noqa: E402
 from .variable import Variable  # noqa: E402
 
 # Argument types that must be converted to terms before solving (the rest are terms as they are).
-_NEEDS_CONVERSION = (Variable, list, dict, Predicate, Expression, TypeConstraint, Pattern)
+_NEEDS_CONVERSION = (Variable, list, dict, Predicate, Expression, TypeConstraint, Pattern, int)
 
 
 def read_policy_files(filenames: Iterable[Union[str, Path]]) -> list[Source]:

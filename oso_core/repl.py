@@ -36,7 +36,8 @@ def run_repl(polar: Any, files: list, read: Optional[Callable[[str], str]] = Non
         try:
             results = list(polar.query(text, accept_expression=True))
         except (ParserError, PolarRuntimeError) as e:
-            print(_colour(type(e).__name__, "31"), e.message if e.message is not None else str(e))
+            print(_colour(type(e).__name__, "31"))
+            print(e.message if e.message is not None else str(e))
             continue
         if not results:
             print(False)

@@ -178,6 +178,10 @@ class BodyCompiler:
 
     def goal(self, node: Any) -> tuple:
         if isinstance(node, Op):
+            if node.op not in _CONNECTIVES:
+                keyed = [d for a in node.args for d in _keyed_dots(a, self.scope)]
+                if keyed and not (node.op == "Dot" and keyed[0] is node):
+                    return self.enumerating(keyed, self.op_goal(node))
             return self.op_goal(node)
         if isinstance(node, CallTerm):
             return self.call_goal(node)
@@ -382,6 +386,30 @@ class BodyCompiler:
             yield from member(q, i, c, span)
         return (GEN, each)
 
+    def enumerating(self, dots: list, goal: tuple) -> tuple:
+        """A goal containing `d.(k)` with k unbound: bind k to each key of d, then run it."""
+        inner = to_gen(goal)
+        for dot in reversed(dots):
+            inner = self._enumerate_keys(dot, inner)
+        return (GEN, inner)
+
+    def _enumerate_keys(self, dot: Op, inner: Callable) -> Callable:
+        base = self.fn(self.value(dot.args[0]))
+        key = self.fn(self.value(dot.args[1]))
+
+        def each_key(q: Any, env: list) -> Any:
+            k = deref(key(q, env))
+            obj = deref(base(q, env)) if type(k) is Var else None
+            if type(obj) is not dict:
+                yield from inner(q, env)
+                return
+            for name in sorted(obj):
+                mark = len(q.trail)
+                if bind(q, k, name):
+                    yield from inner(q, env)
+                undo(q, mark)
+        return each_key
+
     def dot_enumerate_goal(self, node: Op) -> tuple:
         """`d.(k)` with k unbound: each key of the dictionary (a goal with several solutions)."""
         base = self.fn(self.value(node.args[0]))
@@ -472,6 +500,27 @@ class BodyCompiler:
         not_action = make_negation(action, ())
         body = to_gen(chain([(GEN, cond), (DET, not_action)]))
         return (DET, make_negation(body, resets))
+
+
+_CONNECTIVES = ("And", "Or", "Not", "ForAll")
+
+
+def _keyed_dots(node: Any, scope: Scope) -> list:
+    """`a.(k)` lookups with a variable key inside a value term, innermost last."""
+    if not isinstance(node, Op):
+        if isinstance(node, (ListTerm,)):
+            return [d for i in node.items for d in _keyed_dots(i, scope)]
+        if isinstance(node, DictTerm):
+            return [d for v in node.fields.values() for d in _keyed_dots(v, scope)]
+        if isinstance(node, CallTerm):
+            return [d for a in node.args for d in _keyed_dots(a, scope)]
+        return []
+    if node.op in _CONNECTIVES:
+        return []
+    found = [d for a in node.args for d in _keyed_dots(a, scope)]
+    if node.op == "Dot" and len(node.args) == 2 and isinstance(node.args[1], Sym) and scope.is_variable(node.args[1]):
+        found.append(node)
+    return found
 
 
 class CallSite:

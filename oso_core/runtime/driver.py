@@ -13,7 +13,7 @@ from ..variable import Variable
 from .compiler import BodyCompiler, to_gen
 from .errors import EvalError, where
 from .knowledge import KnowledgeBase
-from .operations import add_constraint, bind, unify
+from .operations import I64_MAX, I64_MIN, add_constraint, bind, serialization_error, unify
 from .scope import Scope
 from .solver import Query, check_unhandled_partials, result_bindings
 from .terms import UNBOUND, Var, deref
@@ -66,6 +66,10 @@ def prepare_predicate(kb: KnowledgeBase, name: str, args: list) -> PreparedQuery
 def to_term(value: Any, qvars: dict[str, Var]) -> Any:
     """A Python value as a term; `Variable`s become the query's named variables."""
     t = type(value)
+    if t is int:
+        if not (I64_MIN <= value <= I64_MAX):
+            raise serialization_error(value).to_public()
+        return value
     if t is Variable:
         name = str.__str__(value)
         v = qvars.get(name)

@@ -36,6 +36,11 @@ class EvalError(Exception):
     def add_frame(self, goal_text: str, where: str) -> None:
         self.frames.append((goal_text, where))
 
+    def enter_rule(self, rule_name: str) -> None:
+        """The error passes out of a rule body: its first frame is the failing term in that rule."""
+        if not self.frames and self.span is not None:
+            self.frames.append((self.span.text, where(self.span, rule_name)))
+
     def to_public(self) -> exc.OsoError:
         text = self.prefix + self.message
         if self.span is not None:
@@ -45,6 +50,8 @@ class EvalError(Exception):
             details.update(self.span.location())
         if self.traced:
             lines = ["trace (most recent evaluation last):"]
+            if not self.frames and self.span is not None:
+                self.frames.append((self.span.text, where(self.span, None)))
             depth = len(self.frames)
             for goal_text, where in reversed(self.frames):
                 depth -= 1

@@ -167,6 +167,8 @@ def undo(q: Any, mark: int) -> None:
 # Unification ----------------------------------------------------------------------------------
 
 def unify(q: Any, a: Any, b: Any) -> bool:
+    if a is b and type(a) is Var:
+        return True  # the same variable (so `x = nan and x = x` holds, but `nan = nan` does not)
     while type(a) is Var:
         r = a.ref
         if r is UNBOUND:
@@ -177,10 +179,10 @@ def unify(q: Any, a: Any, b: Any) -> bool:
         if r is UNBOUND:
             break
         b = r
-    if a is b:
-        return True
     ta = type(a)
     tb = type(b)
+    if a is b and ta is not float:
+        return True
     if ta is Var:
         return bind(q, a, b)
     if tb is Var:
@@ -192,7 +194,8 @@ def unify(q: Any, a: Any, b: Any) -> bool:
 
 def _unify_slow(q: Any, a: Any, b: Any, ta: type, tb: type) -> bool:
     if ta is Expression or tb is Expression:
-        add_constraint(q, Expression("Unify", [a, b]))
+        # Legacy order: the value first, the path (`_this.f`) second.
+        add_constraint(q, Expression("Unify", [b, a] if tb is not Expression else [a, b]))
         return True
     if ta is Pattern or tb is Pattern:
         raise type_error("cannot unify patterns directly", None)
@@ -264,10 +267,10 @@ def compare(q: Any, op: str, a: Any, b: Any, span: Any) -> bool:
         try:
             return bool(_COMPARE[op](a, b))
         except TypeError:
-            raise runtime_error(f"External operation '{ta}' {op} '{tb}' failed.", span) from None
+            raise runtime_error(f"External operation '{ta} {op} {tb}' failed.") from None
     if (ta in _NUMBER or ta is bool) and (tb in _NUMBER or tb is bool):
         return _COMPARE[op](a, b)  # booleans compare as 0/1, a legacy quirk kept on purpose
-    raise unsupported(f"{render_term(a)} {_COMPARE_SYMBOL[op]} {render_term(b)}", span)
+    raise unsupported(f"{q.render(a)} {_COMPARE_SYMBOL[op]} {q.render(b)}", span)
 
 
 # Arithmetic -----------------------------------------------------------------------------------
@@ -286,7 +289,7 @@ def arithmetic(q: Any, op: str, a: Any, b: Any, span: Any, result_name: str = "_
         add_constraint(q, Expression(op, [a, b, result]))
         return result
     if ta not in _NUMBER or tb not in _NUMBER:
-        raise unsupported(f"unsupported arithmetic operands: {render_term(a)}{_ARITH[op]}{render_term(b)} = "
+        raise unsupported(f"unsupported arithmetic operands: {q.render(a)}{_ARITH[op]}{q.render(b)} = "
                           f"{q.fresh_name(result_name)}", span)
     both_int = ta is int and tb is int
     if op == "Add":
@@ -319,7 +322,7 @@ def arithmetic(q: Any, op: str, a: Any, b: Any, span: Any, result_name: str = "_
 
 
 def _arith_error(q: Any, a: Any, b: Any, sym: str, span: Any, name: str = "_temp") -> Exception:
-    return runtime_error(f"Arithmetic error: {render_term(a)}{sym}{render_term(b)} = {q.fresh_name(name)}", span)
+    return runtime_error(f"Arithmetic error: {q.render(a)}{sym}{q.render(b)} = {q.fresh_name(name)}", span)
 
 
 # Lookups and calls on host values ----------------------------------------------------------------
@@ -360,12 +363,21 @@ def lookup(q: Any, obj: Any, field: Any, args: Optional[list], kwargs: Optional[
 
 
 def to_polar(v: Any) -> Any:
-    """A host value as a term. Only dictionaries need work (keys become strings)."""
-    if type(v) is dict:
+    """A host value as a term. Only dictionaries (keys become strings) and integers outside
+    64 bits (an error, as in legacy) need attention."""
+    t = type(v)
+    if t is dict:
         for k in v:
             if type(k) is not str:
-                return {str(k): x for k, x in v.items()}
+                return {str(k): to_polar(x) for k, x in v.items()}
+    elif t is int and not (I64_MIN <= v <= I64_MAX):
+        raise serialization_error(v)
     return v
+
+
+def serialization_error(v: int) -> Exception:
+    return runtime_error(f"Serialization error: invalid value: integer `{v}`, expected i64", None,
+                         exc.OperationalError)
 
 
 def to_python(q: Any, t: Any) -> Any:
@@ -386,10 +398,13 @@ def construct(q: Any, class_name: str, args: list, kwargs: Optional[dict], span:
     cls = q.host_class(class_name, span)
     try:
         if kwargs:
-            return cls(*[to_python(q, a) for a in args], **{k: to_python(q, v) for k, v in kwargs.items()})
-        return cls(*[to_python(q, a) for a in args])
+            instance = cls(*[to_python(q, a) for a in args], **{k: to_python(q, v) for k, v in kwargs.items()})
+        else:
+            instance = cls(*[to_python(q, a) for a in args])
     except Exception as e:  # legacy wraps every constructor failure
         raise runtime_error(f"Error constructing instance of {class_name}: {e}", span) from None
+    q.constructed(instance, class_name, args, kwargs)
+    return instance
 
 
 # `in` -----------------------------------------------------------------------------------------
@@ -437,8 +452,12 @@ def member(q: Any, item: Any, coll: Any, span: Any) -> Iterator[None]:
     try:
         iterator = iter(coll)
     except TypeError:
-        raise runtime_error(f"{coll!r} is not iterable", span, exc.InvalidIteratorError) from None
+        raise runtime_error(f"{coll!r} is not iterable", None, exc.InvalidIteratorError) from None
+    steps = 0
     for x in iterator:
+        steps += 1
+        if steps & 1023 == 0:
+            q.check_time()  # an endless host iterator must still hit the query timeout
         mark = len(trail)
         if unify(q, item, to_polar(x)):
             yield
@@ -493,5 +512,5 @@ def constrain_isa(q: Any, value: Any, pattern: Pattern) -> bool:
             if not constrain_isa(q, path, sub):
                 return False
         else:
-            add_constraint(q, Expression("Unify", [deref(sub), path]))
+            add_constraint(q, Expression("Unify", [path, deref(sub)]))
     return True

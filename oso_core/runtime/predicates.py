@@ -280,7 +280,7 @@ class CompiledPredicate:
     def solve(self, q: Any, args: list, site: Optional[CallSite]) -> Iterator[None]:
         """Each solution of `name(args)`, bindings in place while suspended."""
         if self.undefined:
-            raise runtime_error(f"Query for undefined rule `{self.name}`", site.span if site else None)
+            raise runtime_error(f"Query for undefined rule `{self.name}`")
         q.calls += 1
         if q.calls & 1023 == 0:
             q.check_time()
@@ -321,6 +321,7 @@ class CompiledPredicate:
                 if env[0]:
                     break
         except EvalError as e:
+            e.enter_rule(self.name)
             if site is not None:
                 e.add_frame(site.text, site.where)
             raise

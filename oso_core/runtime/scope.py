@@ -25,6 +25,7 @@ class Scope:
         self.first: set[int] = set()        # id() of Sym nodes that are first occurrences
         self.resets: dict[int, tuple[int, ...]] = {}  # id() of Or/Not/ForAll node -> slots to reset
         self._seen: set[str] = set(fixed)
+        self._visited: set[int] = set()
         for name in fixed:
             self.slot_of(name)
 
@@ -53,6 +54,11 @@ class Scope:
         if isinstance(node, Sym):
             if not self.is_variable(node):
                 return
+            if id(node) in self._visited:
+                # One node object standing for two occurrences: neither may be treated as first.
+                self.first.discard(id(node))
+                return
+            self._visited.add(id(node))
             if node.name == "_":
                 self.first.add(id(node))
                 return

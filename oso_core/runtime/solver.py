@@ -14,7 +14,7 @@ from ..variable import Variable
 from .errors import EvalError, runtime_error
 from .knowledge import KnowledgeBase
 from .operations import add_constraint, free_vars, undo
-from .terms import UNBOUND, RestList, Var, deref, render_term
+from .terms import SERIALS, UNBOUND, RestList, Var, deref, render_term
 
 DEFAULT_TIMEOUT_MS = 30_000
 _NEGATED = {"Unify": "Neq", "Eq": "Neq", "Neq": "Unify", "Lt": "Geq", "Leq": "Gt", "Gt": "Leq", "Geq": "Lt"}
@@ -30,7 +30,7 @@ class Query:
     """One evaluation: trail, counters and the snapshot it runs against."""
 
     __slots__ = ("kb", "host", "trail", "calls", "depth", "max_depth", "started", "timeout_ms",
-                 "partial", "counter", "messages", "has_relations", "tracer", "constrained")
+                 "partial", "counter", "messages", "has_relations", "tracer", "constrained", "built")
 
     def __init__(self, kb: KnowledgeBase, partial: bool = False) -> None:
         self.kb = kb
@@ -47,6 +47,7 @@ class Query:
         self.has_relations = False
         self.tracer = None
         self.constrained = False
+        self.built: Optional[dict] = None   # id -> (instance, `new` text) for messages
 
     # Variables -------------------------------------------------------------------------------
 
@@ -116,7 +117,7 @@ class Query:
         constraints on variables that were already partial, succeed adding their negation."""
         trail = self.trail
         mark = len(trail)
-        newest = Var._serial
+        newest = next(SERIALS)
         alternatives = []
         for _ in inner(self, env):
             changes = self._partial_changes(mark, newest)
@@ -158,7 +159,14 @@ class Query:
     # Output ----------------------------------------------------------------------------------
 
     def render(self, t: Any) -> str:
-        return render_term(t, _ClassNames(self.host))
+        return render_term(t, _ClassNames(self.host, self.built))
+
+    def constructed(self, instance: Any, class_name: str, args: list, kwargs: Optional[dict]) -> None:
+        """Remember how `new` built an instance: messages show `Name(args)` like legacy."""
+        parts = [self.render(a) for a in args] + [f"{k}: {self.render(v)}" for k, v in (kwargs or {}).items()]
+        if self.built is None:
+            self.built = {}
+        self.built[id(instance)] = (instance, f"{class_name}({', '.join(parts)})")
 
     def emit(self, text: str) -> None:
         print(text)
@@ -171,13 +179,18 @@ class Query:
 class _ClassNames:
     """Registered name of a host object's class, for `<repr> TYPE `Name`` rendering."""
 
-    __slots__ = ("host",)
+    __slots__ = ("host", "built")
 
-    def __init__(self, host: Any) -> None:
+    def __init__(self, host: Any, built: Optional[dict]) -> None:
         self.host = host
+        self.built = built
 
     def get(self, cls: Any, default: Any = None) -> Any:
         return self.host.class_name(cls) or default
+
+    def constructor_text(self, value: Any) -> Optional[str]:
+        entry = self.built.get(id(value)) if self.built else None
+        return entry[1] if entry is not None and entry[0] is value else None
 
 
 def negated(c: Expression) -> Expression:

@@ -13,6 +13,7 @@ the hot path): `bool` Boolean, `int` Integer, `float` Float, `str` String, `list
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Optional
 
 from ..expression import Expression, Pattern
@@ -35,18 +36,19 @@ class Var:
 
     __slots__ = ("name", "ref", "cons", "aliased", "serial")
 
-    _serial = 0
-
     def __init__(self, name: str) -> None:
         self.name = name
         self.ref: Any = UNBOUND
         self.cons: Optional[tuple] = None   # constraints (Expressions) while unbound
         self.aliased = False                # unified with another variable or passed to a rule
-        Var._serial += 1
-        self.serial = Var._serial            # creation order (to tell older variables apart)
+        self.serial = next(SERIALS)          # creation order (to tell older variables apart)
 
     def __repr__(self) -> str:
         return self.name
+
+
+# A shared counter: next() is atomic under the GIL, so serials only grow, across threads too.
+SERIALS = itertools.count(1)
 
 
 class RestList:
@@ -130,7 +132,8 @@ def render_term(t: Any, names: Optional[dict] = None) -> str:
     if isinstance(t, Variable):
         return str.__str__(t)
     class_name = names.get(t.__class__) if names else None
-    return host_repr(t, class_name)
+    text = names.constructor_text(t) if names is not None and hasattr(names, "constructor_text") else None
+    return f"{text if text is not None else repr(t)} TYPE `{class_name or 'UNKNOWN'}`"
 
 
 class _Rendered:

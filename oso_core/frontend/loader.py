@@ -1,0 +1,218 @@
+"""The load pipeline: sources -> parsed items -> checks and desugaring -> a validated Program.
+
+Follows legacy oso 0.27.3 (polar-language.md §10.1). Per source, in order: file bookkeeping,
+parse, then per item: rules are singleton- and precedence-checked and rewritten, rule types
+rewritten, inline queries queued, resource blocks checked and registered. After all sources:
+stop if anything unrecoverable happened; desugar shorthand rules; stop again; make the
+resource-block rule types; check rules against rule types, then calls to undefined rules; add the
+policy-level warnings. The first error in that order is raised, carrying every warning.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable, Optional
+
+from ..exceptions import OsoError, ParserError, ValidationError
+from ..host import Host
+from .checks import (check_ambiguous_precedence, check_singletons, missing_has_permission_warning,
+                     no_allow_warning, undefined_rule_calls)
+from .diagnostics import Diagnostics, validation_error
+from .parser import parse_program
+from .resource_blocks import BlockRegistry, check_structure
+from .rewrite import Gensym, LegacyRewriter, hoist_head
+from .rule_types import RuleTypeChecker, TypeEntry, default_rule_types
+from .source import Source
+from .syntax import InlineQuery, Op, ResourceBlock, Rule, RuleType
+
+__all__ = ["Program", "LoadedFiles", "load_program"]
+
+IGNORE_NO_ALLOW_WARNING_ENV = "POLAR_IGNORE_NO_ALLOW_WARNING"
+
+
+class Program:
+    """A successfully loaded policy.
+
+    * `rules`: the written rules in source order (head expressions hoisted), then the rules
+      generated from resource-block shorthand rules.
+    * `rule_types`: by rule name, the built-in rule types, then the declared ones, then the ones
+      generated from resource blocks.
+    * `inline_queries`: in source order (they are run last to first).
+    * `actors`: classes with an `actor` block (members of the `Actor` union, and of `Resource`);
+      `resources`: classes with an `actor` or `resource` block (members of `Resource`).
+    * `warnings`: warning texts, without the `[warning] ` prefix, in legacy's order.
+    """
+
+    __slots__ = ("rules", "rule_types", "inline_queries", "actors", "resources", "warnings")
+
+    def __init__(self, rules: list[Rule], rule_types: dict[str, list[RuleType]], inline_queries: list[InlineQuery],
+                 actors: tuple[str, ...], resources: tuple[str, ...], warnings: list[str]) -> None:
+        self.rules = rules
+        self.rule_types = rule_types
+        self.inline_queries = inline_queries
+        self.actors = actors
+        self.resources = resources
+        self.warnings = warnings
+
+
+class LoadedFiles:
+    """Which policy files (name and content) have been loaded, to reject loading one twice."""
+
+    def __init__(self) -> None:
+        self._content_by_name: dict[str, str] = {}
+        self._name_by_content: dict[str, str] = {}
+
+    def add(self, source: Source) -> None:
+        """Record a named source; a ValidationError if it repeats a loaded file's name or content."""
+        name, text = source.filename, source.text
+        assert name is not None
+        other = self._name_by_content.get(text)
+        if name in self._content_by_name:
+            if other == name:
+                problem = f"File {name} has already been loaded."
+            else:
+                problem = f"A file with the name {name}, but different contents has already been loaded."
+        elif other is not None:
+            problem = f"A file with the same contents as {name} named {other} has already been loaded."
+        else:
+            self._content_by_name[name] = text
+            self._name_by_content[text] = name
+            return
+        if text:
+            where = source.context(0)
+        else:  # legacy shows no excerpt line for an empty file
+            where = f" at line 1, column 1 of file {name}:\n\t\n"
+        details = {"kind": "FileLoading", "loc": 0, "line": 1, "column": 1, "file": name}
+        raise ValidationError(f"Problem loading file: {problem}{where}", details)
+
+    def names(self) -> list[str]:
+        """The loaded file names, in load order."""
+        return list(self._content_by_name)
+
+    def clear(self) -> None:
+        self._content_by_name.clear()
+        self._name_by_content.clear()
+
+    def _state(self) -> tuple[dict[str, str], dict[str, str]]:
+        return dict(self._content_by_name), dict(self._name_by_content)
+
+    def _restore(self, state: tuple[dict[str, str], dict[str, str]]) -> None:
+        self._content_by_name, self._name_by_content = state
+
+
+def load_program(sources: list[Source], host: Host, loaded_files: LoadedFiles) -> Program:
+    """Parse, check and desugar one load's sources (polar-language.md §10).
+
+    Raises the first error legacy would raise, with the load's warnings as `error.warnings`;
+    `loaded_files` is then left as it was. Nothing else outside the returned Program changes.
+    """
+    saved = loaded_files._state()
+    try:
+        return _Load(host, loaded_files).run(sources)
+    except BaseException:
+        loaded_files._restore(saved)
+        raise
+
+
+class _Load:
+    def __init__(self, host: Host, loaded_files: LoadedFiles) -> None:
+        self.host = host
+        self.loaded_files = loaded_files
+        self.diagnostics = Diagnostics()
+        self.gensym = Gensym()  # one numbering of temporaries for the whole load, like legacy
+        self.rules: list[tuple[Rule, Rule]] = []  # (as handed to the runtime, as legacy holds it)
+        self.declared_types: list[tuple[RuleType, Rule]] = []
+        self.inline_queries: list[InlineQuery] = []
+        self.blocks = BlockRegistry(host)
+
+    def run(self, sources: Iterable[Source]) -> Program:
+        for source in sources:
+            self._source(source)
+        self._stop_if_unrecoverable()
+        generated = self.blocks.desugar(self.diagnostics)
+        self._stop_if_unrecoverable()
+
+        types: dict[str, list[TypeEntry]] = {}
+        for name, defaults in default_rule_types().items():
+            types[name] = [TypeEntry(t, _as_rule(t)) for t in defaults]
+        for rule_type, legacy in self.declared_types:
+            types.setdefault(rule_type.name, []).append(TypeEntry(rule_type, legacy))
+        for rule_type, required in self.blocks.rule_types():
+            types.setdefault(rule_type.name, []).append(TypeEntry(rule_type, _as_rule(rule_type), required))
+
+        legacy_rules = [legacy for _, legacy in self.rules] + generated
+        checker = RuleTypeChecker(self.host, self.blocks.actors, self.blocks.resources)
+        error = checker.validate(legacy_rules, types)
+        if error is not None:
+            self.diagnostics.error(error)
+        for error in undefined_rule_calls(legacy_rules, {r.name for r in legacy_rules}):
+            self.diagnostics.error(error)
+
+        if IGNORE_NO_ALLOW_WARNING_ENV not in os.environ:
+            warning = no_allow_warning({r.name for r in legacy_rules})
+            if warning is not None:
+                self.diagnostics.warning(warning)
+        warning = missing_has_permission_warning(legacy_rules, bool(self.blocks.resources))
+        if warning is not None:
+            self.diagnostics.warning(warning)
+        self._raise_first_error()
+
+        return Program(
+            rules=[rule for rule, _ in self.rules] + generated,
+            rule_types={name: [entry.rule_type for entry in entries] for name, entries in types.items()},
+            inline_queries=self.inline_queries,
+            actors=tuple(self.blocks.actors),
+            resources=tuple(self.blocks.resources),
+            warnings=self.diagnostics.warnings(),
+        )
+
+    def _source(self, source: Source) -> None:
+        try:
+            if source.filename is not None:
+                self.loaded_files.add(source)
+            items = parse_program(source)
+        except (ParserError, ValidationError) as error:
+            self.diagnostics.error(error, unrecoverable=True)
+            return
+        for item in items:
+            if isinstance(item, Rule):
+                self._rule(item)
+            elif isinstance(item, RuleType):
+                self._rule_type(item)
+            elif isinstance(item, InlineQuery):
+                self.inline_queries.append(item)
+            else:
+                assert isinstance(item, ResourceBlock)
+                parts = check_structure(item, self.diagnostics)
+                if parts is not None:
+                    self.blocks.add(parts, self.diagnostics)
+
+    def _rule(self, rule: Rule) -> None:
+        check_singletons(rule, self.host, self.diagnostics)
+        check_ambiguous_precedence(rule, self.diagnostics)
+        legacy = LegacyRewriter(self.gensym).rule(rule)
+        self.rules.append((hoist_head(rule, legacy), legacy))
+
+    def _rule_type(self, rule_type: RuleType) -> None:
+        legacy = LegacyRewriter(self.gensym).rule_type(rule_type)
+        if legacy.body.args:  # something in the head had to be lifted into a body
+            self.diagnostics.error(validation_error(
+                "InvalidRuleType", f"Invalid rule type: {legacy}\n\tRule types cannot contain dot lookups.",
+                rule_type.span))
+        else:
+            self.declared_types.append((rule_type, legacy))
+
+    def _stop_if_unrecoverable(self) -> None:
+        if self.diagnostics.unrecoverable:
+            self._raise_first_error()
+
+    def _raise_first_error(self) -> None:
+        error: Optional[OsoError] = self.diagnostics.first_error()
+        if error is not None:
+            setattr(error, "warnings", self.diagnostics.warnings())  # read by the API, which prints them
+            raise error
+
+
+def _as_rule(rule_type: RuleType) -> Rule:
+    """A rule type as legacy holds it: a rule with an empty body."""
+    return Rule(rule_type.name, rule_type.params, Op("And", []), rule_type.span)
