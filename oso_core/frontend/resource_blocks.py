@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..exceptions import OperationalError, OsoError
+from ..exceptions import OsoError, ValidationError
 from ..host import Host
 from .diagnostics import Diagnostics, validation_error
 from .rule_types import ACTOR_UNION, RESOURCE_UNION
@@ -223,8 +223,14 @@ class BlockRegistry:
             relation = shorthand.relation
             declared = self._declared(relation, resource)
             if declared.kind != RELATION:
-                raise _ShorthandError(OperationalError(
-                    f"Invalid state: Expected Relation; got: {_DEBUG_NAMES[declared.kind]}"), False)
+                # Legacy raised OperationalError "Invalid state: Expected Relation; got: Role"
+                # (an internal-error class for a policy mistake); this is a validation error.
+                context = relation.span.context() if relation.span is not None else ""
+                raise _ShorthandError(ValidationError(
+                    f"{resource}: \"{relation.value}\" after `on` must be a relation of '{resource}', "
+                    f"but it is declared as a {declared.kind}. Declare it in "
+                    f"`relations = {{ ... }};` (Invalid state: Expected Relation; got: "
+                    f"{_DEBUG_NAMES[declared.kind]}){context}"), False)
             assert declared.type is not None
             related = declared.type.value
             related_declarations = self.declarations.get(related)

@@ -154,9 +154,8 @@ def _hoist(original: Node, rewritten: Optional[Node], hoisted: list[Node]) -> No
     if is_hoistable(original):
         assert isinstance(rewritten, Sym)
         # Two distinct nodes: the compiler tells variable occurrences apart by node identity.
-        t = Sym(rewritten.name, original.span)
-        hoisted.append(Op("Unify", [t, original], original.span))
-        return t
+        hoisted.append(Op("Unify", [Sym(rewritten.name, original.span), original], original.span))
+        return Sym(rewritten.name, original.span)
     if isinstance(original, ListTerm) and isinstance(rewritten, ListTerm):
         items = [_hoist(o, r, hoisted) for o, r in zip(original.items, rewritten.items)]
         return ListTerm(items, original.rest, original.span) if _changed(items, original.items) else original

@@ -115,11 +115,23 @@ def run_query(prepared: PreparedQuery, *, bindings: Optional[dict] = None,
     try:
         apply_bindings(q, prepared, bindings)
         for _ in prepared.run(q):
-            yield {"bindings": result_bindings(q, prepared.qvars, accept_expression), "trace": None}
+            bindings = result_bindings(q, prepared.qvars, accept_expression)
+            if q.tracer is not None:
+                q.tracer.log(_result_text(bindings), 0)
+            yield {"bindings": bindings, "trace": None}
     except EvalError as e:
         raise public_error(e, prepared) from None
     except RecursionError:
         raise exc.StackOverflowError(StackOverflowMessage) from None
+
+
+def _result_text(bindings: dict) -> str:
+    if not bindings:
+        return "RESULT: SUCCESS"
+    from .terms import render_term
+    lines = "\n".join(f"  {k}: {render_term(v) if not isinstance(v, Variable) else str.__str__(v)}"
+                      for k, v in bindings.items())
+    return "RESULT: {\n" + lines + "\n}"
 
 
 def first_solution(kb: KnowledgeBase, name: str, args: list) -> bool:

@@ -499,6 +499,13 @@ def matches(q: Any, value: Any, pattern: Any) -> bool:
 
 def constrain_isa(q: Any, value: Any, pattern: Pattern) -> bool:
     """Record `value matches Tag{...}` on an unbound value, failing if the type conflicts."""
+    if type(value) is Var and not value.cons and not pattern.fields:
+        # The common case (a class specializer on an unbound argument), without the general
+        # bookkeeping: the only variable involved is `value` itself.
+        q.constrained = True
+        q.trail.append((value, None))
+        value.cons = (Expression("Isa", [value, pattern if pattern.tag is not None else Pattern(None, {})]),)
+        return True
     if pattern.tag is not None and type(value) is Var and value.cons:
         for c in value.cons:
             if c.operator == "Isa" and deref(c.args[0]) is value and type(c.args[1]) is Pattern:

@@ -46,7 +46,7 @@ class CompiledRule:
     """One rule, compiled: parameter analysis, head binding and body."""
 
     __slots__ = ("rule", "index", "arity", "params", "template", "direct", "fast_ok",
-                 "body_det", "body", "full_head", "fast_slots")
+                 "body_det", "body", "full_head", "fast_slots", "has_union")
 
     def __init__(self, rule: Rule, index: int, kb: Any) -> None:
         self.rule = rule
@@ -60,6 +60,7 @@ class CompiledRule:
         scope.visit_goal(rule.body)
         bc = BodyCompiler(scope, kb, rule.name)
         self.params = [self._param(bc, scope, p) for p in rule.params]
+        self.has_union = any(pi.spec_kind == "union" for pi in self.params)
         # A head is "fast" when, once class specializers and literals are decided by the
         # selection key, binding it is only storing arguments into slots.
         self.fast_ok = all(
@@ -179,12 +180,13 @@ class CompiledPredicate:
 
     # Selection ------------------------------------------------------------------------------
 
-    def key(self, args: list) -> Optional[tuple]:
+    def key(self, args: list) -> tuple:
         out = []
         for mode, a in zip(self.positions, args):
             t = type(a)
             if t is Var:
-                return None  # unbound arguments take the exact path (aliasing, constraints)
+                out.append(Var)  # never a fast head: aliasing and constraints need the full one
+                continue
             if mode == 0:
                 continue
             if mode == 2 and (t is str or t is int or t is float or t is bool):
@@ -197,8 +199,6 @@ class CompiledPredicate:
         if self.rules is None:
             self._compile()
         key = self.key(args)
-        if key is None:
-            return self.select_exact(q, args, self.rules)
         entry = self.cache.get(key)
         if entry is None:
             entry = self._fill(q, key, args)
@@ -208,7 +208,7 @@ class CompiledPredicate:
 
     def _fill(self, q: Any, key: tuple, args: list) -> Any:
         candidates = []
-        all_fast = True
+        all_fast = not any(type(a) is Var for a in args)
         for rule in self.rules:
             verdict = self._static_check(q, rule, args)
             if verdict is None:
@@ -260,7 +260,14 @@ class CompiledPredicate:
         return fast, mult
 
     def select_exact(self, q: Any, args: list, candidates: list) -> list:
-        """Legacy selection: applicability checked by binding each head, then sorted."""
+        """Legacy selection: applicability checked by binding each head, then sorted.
+
+        With one candidate the order is trivial and its head is checked when it runs, so the
+        separate applicability pass (which would repeat host calls) is skipped.
+        """
+        if len(candidates) == 1:
+            rule = candidates[0]
+            return [(rule, False, _union_multiplicity(q, rule, args))]
         applicable = []
         trail = q.trail
         for rule in candidates:
@@ -281,6 +288,29 @@ class CompiledPredicate:
         """Each solution of `name(args)`, bindings in place while suspended."""
         if self.undefined:
             raise runtime_error(f"Query for undefined rule `{self.name}`")
+        if q.tracer is not None:
+            return self._solve_traced(q, args, site)
+        return self._solve(q, args, site)
+
+    def _solve_traced(self, q: Any, args: list, site: Optional[CallSite]) -> Iterator[None]:
+        tracer = q.tracer
+        depth = tracer.depth
+        tracer.log(f"QUERY RULE: {self.name}(" + ", ".join(q.render(a) for a in args) + ")", depth)
+        selected = list(self.select(q, args))
+        if not selected:
+            tracer.log("No matching rules found", depth + 1)
+            return
+        tracer.log("APPLICABLE_RULES:", depth + 1)
+        for rule, _, _ in selected:
+            tracer.log(f"{rule.rule.head_str()}{_location(rule.rule)}", depth + 2)
+        q.trace_selection = selected
+        tracer.depth = depth + 2
+        try:
+            yield from self._solve(q, args, site)
+        finally:
+            tracer.depth = depth
+
+    def _solve(self, q: Any, args: list, site: Optional[CallSite]) -> Iterator[None]:
         q.calls += 1
         if q.calls & 1023 == 0:
             q.check_time()
@@ -290,8 +320,14 @@ class CompiledPredicate:
             raise runtime_error("Goal stack overflow! MAX_GOALS = 10000", site.span if site else None,
                                 exc.StackOverflowError)
         trail = q.trail
+        selected = self.select(q, args)
+        if q.tracer is not None:
+            selected = q.trace_selection or selected
+            q.trace_selection = None
         try:
-            for rule, fast, mult in self.select(q, args):
+            for rule, fast, mult in selected:
+                if q.tracer is not None:
+                    q.tracer.log(f"RULE: {rule.rule}", q.tracer.depth - 1)
                 mark = len(trail)
                 if fast:
                     if rule.direct:
@@ -329,6 +365,12 @@ class CompiledPredicate:
             q.depth -= 1
 
 
+def _location(rule: Rule) -> str:
+    if rule.span is None:
+        return ""
+    return rule.span.source.short_context(rule.span.start)
+
+
 def _literal_equal(param: Any, arg: Any) -> bool:
     tp = type(param)
     ta = type(arg)
@@ -338,6 +380,8 @@ def _literal_equal(param: Any, arg: Any) -> bool:
 
 
 def _union_multiplicity(q: Any, rule: CompiledRule, args: list) -> int:
+    if not rule.has_union:
+        return 1
     mult = 1
     for pi, a in zip(rule.params, args):
         if pi.spec_kind == "union":

@@ -14,6 +14,7 @@ from ..variable import Variable
 from .errors import EvalError, runtime_error
 from .knowledge import KnowledgeBase
 from .operations import add_constraint, free_vars, undo
+from .tracing import tracer_from_env
 from .terms import SERIALS, UNBOUND, RestList, Var, deref, render_term
 
 DEFAULT_TIMEOUT_MS = 30_000
@@ -30,7 +31,8 @@ class Query:
     """One evaluation: trail, counters and the snapshot it runs against."""
 
     __slots__ = ("kb", "host", "trail", "calls", "depth", "max_depth", "started", "timeout_ms",
-                 "partial", "counter", "messages", "has_relations", "tracer", "constrained", "built")
+                 "partial", "counter", "messages", "has_relations", "tracer", "constrained", "built",
+                 "trace_selection")
 
     def __init__(self, kb: KnowledgeBase, partial: bool = False) -> None:
         self.kb = kb
@@ -45,7 +47,8 @@ class Query:
         self.counter = 0
         self.messages: Optional[list] = None
         self.has_relations = False
-        self.tracer = None
+        self.tracer = tracer_from_env()
+        self.trace_selection: Optional[list] = None
         self.constrained = False
         self.built: Optional[dict] = None   # id -> (instance, `new` text) for messages
 

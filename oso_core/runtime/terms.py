@@ -122,6 +122,10 @@ def render_term(t: Any, names: Optional[dict] = None) -> str:
     if tt is RestList:
         return "[" + ", ".join([render_term(x, names) for x in t.items] + [f"*{render_term(t.rest, names)}"]) + "]"
     if tt is Expression:
+        if t.operator == "Dot" and len(t.args) >= 2 and type(deref(t.args[1])) is str:
+            # A field name prints bare (`x.y`), not as a string literal.
+            rest = [_Rendered(render_term(a, names), a) for a in t.args[2:]]
+            return render_op("Dot", [_Rendered(render_term(t.args[0], names), t.args[0]), deref(t.args[1])] + rest)
         return render_op(t.operator, [_Rendered(render_term(a, names), a) for a in t.args])
     if tt is Pattern:
         fields = {k: _Rendered(render_term(v, names)) for k, v in t.fields.items()}
