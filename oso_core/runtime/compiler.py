@@ -15,14 +15,17 @@ from .. import exceptions as exc
 from ..expression import Expression, Pattern
 from ..frontend.source import Span
 from ..frontend.syntax import CallTerm, DictTerm, ListTerm, Op, PatternTerm, Sym, Value
-from .errors import Fail, EvalError, runtime_error, type_error, unsupported, where
+from .errors import Fail, EvalError, application_error, runtime_error, type_error, unsupported, where
 from .operations import (
-    add_constraint, arithmetic, bind, compare, construct, lookup, matches, member, undo, unify,
+    add_constraint, arithmetic, bind, compare, construct, lookup, matches, member, to_polar, undo, unify,
 )
+from .terms import PRIMITIVES, SPECIAL
 from .scope import Scope
 from .terms import UNBOUND, RestList, Var, deref, render_term
 
 CONST, SLOT, FUNC = 0, 1, 2
+# Types an attribute read must hand to the general `lookup` (everything else is a host object).
+_NOT_PLAIN_HOST = frozenset(PRIMITIVES | SPECIAL)
 DET, GEN = 0, 1
 
 _ARITH_OPS = ("Add", "Sub", "Mul", "Div", "Mod", "Rem")
@@ -158,12 +161,23 @@ class BodyCompiler:
 
             def attr(q: Any, env: list) -> Any:
                 obj = base(q, env)
-                if type(obj) is dict:
+                t = type(obj)
+                if t is dict:
                     try:
                         return obj[name]
                     except KeyError:
                         raise Fail from None
-                return lookup(q, obj, name, None, None, span)
+                if t in _NOT_PLAIN_HOST or q.has_relations:
+                    return lookup(q, obj, name, None, None, span)
+                # A plain host object: read the attribute (the hot path of most policies).
+                try:
+                    v = getattr(obj, name)
+                except AttributeError as e:
+                    raise application_error(str(e), span) from None
+                tv = type(v)
+                if tv is dict or tv is int:
+                    return to_polar(v)
+                return v
             return attr
         key = self.fn(self.value(field))
 
@@ -333,6 +347,19 @@ class BodyCompiler:
                 except Fail:
                     return False
             return (DET, unify_const)
+        if right[0] == SLOT:
+            slot = right[1]
+            read_slot = self.fn(right)
+
+            def unify_with_slot(q: Any, env: list) -> bool:
+                r = env[slot]
+                if r is UNBOUND:
+                    r = read_slot(q, env)
+                try:
+                    return unify(q, lf(q, env), r)
+                except Fail:
+                    return False
+            return (DET, unify_with_slot)
         rf = self.fn(right)
 
         def unify_values(q: Any, env: list) -> bool:

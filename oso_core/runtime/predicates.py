@@ -202,7 +202,9 @@ class CompiledPredicate:
         entry = self.cache.get(key)
         if entry is None:
             entry = self._fill(q, key, args)
-        if entry.__class__ is tuple:  # (candidates,) needing the exact path
+        if entry.__class__ is tuple:  # (candidates, trivially ordered) needing the exact path
+            if entry[1]:
+                return [(r, False, _union_multiplicity(q, r, args)) for r in entry[0]]
             return self.select_exact(q, args, entry[0])
         return entry
 
@@ -221,7 +223,10 @@ class CompiledPredicate:
             mults = {id(r): m for r, m in candidates}
             entry: Any = [(r, True, mults[id(r)]) for r in ordered]
         else:
-            entry = ([r for r, _ in candidates],)
+            rules = [r for r, _ in candidates]
+            # Identical specializers everywhere: sorting cannot reorder, so no pre-pass is needed.
+            same = len({tuple(p.spec_text for p in r.params) for r in rules}) <= 1
+            entry = (rules, same)
         if len(self.cache) >= _CACHE_LIMIT:
             self.cache.clear()
         self.cache[key] = entry
@@ -315,10 +320,9 @@ class CompiledPredicate:
         if q.calls & 1023 == 0:
             q.check_time()
         q.depth += 1
-        if q.depth > q.max_depth:
+        if q.depth > q.max_depth and q.depth > q.refresh_max_depth():
             q.depth -= 1
-            raise runtime_error("Goal stack overflow! MAX_GOALS = 10000", site.span if site else None,
-                                exc.StackOverflowError)
+            raise runtime_error("Goal stack overflow! MAX_GOALS = 10000", None, exc.StackOverflowError)
         trail = q.trail
         selected = self.select(q, args)
         if q.tracer is not None:

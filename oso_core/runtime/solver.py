@@ -67,6 +67,12 @@ class Query:
 
     # Limits ----------------------------------------------------------------------------------
 
+    def refresh_max_depth(self) -> int:
+        """Re-read the recursion limit (an application may have raised it since import)."""
+        global _MAX_DEPTH
+        _MAX_DEPTH = self.max_depth = max_depth()
+        return self.max_depth
+
     def check_time(self) -> None:
         if self.timeout_ms is None:
             raw = os.environ.get("POLAR_TIMEOUT_MS")
