@@ -244,7 +244,7 @@ def result_bindings(q: Query, qvars: dict[str, Var], accept_expression: bool) ->
         t = deref(v)
         if type(t) is Var:
             if t.cons:
-                expr = constraint_expression(t)
+                expr = constraint_expression(t, q)
                 if not accept_expression:
                     raise exc.UnexpectedPolarTypeError(exc.UNEXPECTED_EXPRESSION_MESSAGE)
                 out[name] = expr
@@ -261,9 +261,41 @@ def result_bindings(q: Query, qvars: dict[str, Var], accept_expression: bool) ->
     return out
 
 
-def constraint_expression(v: Var) -> Expression:
+def constraint_expression(v: Var, q: Optional[Query] = None) -> Expression:
+    """`And` of the constraints on `v` and on every unbound variable linked to it through a
+    shared constraint, in the order they were made, with `v` written as `_this`."""
     this = Variable("_this")
-    return Expression("And", [substitute(c, v, this) for c in v.cons or ()])
+    component = [v]
+    members = {id(v)}
+    constraints: list = []
+    seen: set = set()
+    i = 0
+    while i < len(component):
+        for c in component[i].cons or ():
+            if id(c) in seen:
+                continue
+            seen.add(id(c))
+            constraints.append(c)
+            for w in free_vars(c):
+                if id(w) not in members and w.cons:
+                    members.add(id(w))
+                    component.append(w)
+        i += 1
+    if len(component) > 1 and q is not None:
+        order = _creation_order(q)
+        constraints.sort(key=lambda c: order.get(id(c), len(order)))
+    return Expression("And", [substitute(c, v, this) for c in constraints])
+
+
+def _creation_order(q: Query) -> dict:
+    """Position of each constraint in the order it was attached (read off the trail)."""
+    order: dict = {}
+    for e in q.trail:
+        if type(e) is not Var:
+            for c in e[0].cons or ():
+                if id(c) not in order:
+                    order[id(c)] = len(order)
+    return order
 
 
 def substitute(t: Any, v: Var, this: Any) -> Any:
