@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import operator as _op
-from typing import Any, Iterator, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 from .. import exceptions as exc
 from ..expression import Expression, Pattern
@@ -413,35 +413,15 @@ def member(q: Any, item: Any, coll: Any, span: Any) -> Iterator[None]:
     """Each way `item in coll` holds, with the bindings in place while suspended."""
     coll = deref(coll)
     tc = type(coll)
-    trail = q.trail
-    if tc is list:
-        for x in coll:
-            mark = len(trail)
-            if unify(q, item, x):
-                yield
-            undo(q, mark)
+    if tc is list or tc is str:
+        yield from unify_each(q, item, coll)
         return
     if tc is RestList:
-        for x in coll.items:
-            mark = len(trail)
-            if unify(q, item, x):
-                yield
-            undo(q, mark)
+        yield from unify_each(q, item, coll.items)
         yield from member(q, item, coll.rest, span)
         return
-    if tc is str:
-        for ch in coll:
-            mark = len(trail)
-            if unify(q, item, ch):
-                yield
-            undo(q, mark)
-        return
     if tc is dict:
-        for k in sorted(coll):
-            mark = len(trail)
-            if unify(q, item, [k, coll[k]]):
-                yield
-            undo(q, mark)
+        yield from unify_each(q, item, ([k, coll[k]] for k in sorted(coll)))
         return
     if tc is Var or tc is Expression:
         add_constraint(q, Expression("In", [item, coll]))
@@ -453,15 +433,27 @@ def member(q: Any, item: Any, coll: Any, span: Any) -> Iterator[None]:
         iterator = iter(coll)
     except TypeError:
         raise runtime_error(f"{coll!r} is not iterable", None, exc.InvalidIteratorError) from None
+    yield from unify_each(q, item, _timed(q, iterator))
+
+
+def unify_each(q: Any, item: Any, values: Iterable) -> Iterator[None]:
+    """Unify `item` with each value in turn, undoing the bindings between values."""
+    trail = q.trail
+    for x in values:
+        mark = len(trail)
+        if unify(q, item, x):
+            yield
+        undo(q, mark)
+
+
+def _timed(q: Any, iterator: Iterator) -> Iterator:
+    """Host iterator items as terms, checking the query timeout (an endless iterator must stop)."""
     steps = 0
     for x in iterator:
         steps += 1
         if steps & 1023 == 0:
-            q.check_time()  # an endless host iterator must still hit the query timeout
-        mark = len(trail)
-        if unify(q, item, to_polar(x)):
-            yield
-        undo(q, mark)
+            q.check_time()
+        yield to_polar(x)
 
 
 # `matches` and specializers ---------------------------------------------------------------------
