@@ -1,5 +1,8 @@
 """Per-rule and whole-policy checks: singletons, unknown specializers, ambiguous `and`/`or`,
 calls to undefined rules, and the two policy-level warnings.
+
+Each written rule is traversed once (`RuleScanner`), collecting everything the checks and the
+loader need; messages are made from those facts afterwards.
 """
 
 from __future__ import annotations
@@ -9,7 +12,9 @@ from typing import Iterable, Iterator, Optional
 from ..exceptions import OsoError
 from ..host import BUILTIN_SPECIALIZERS, Host
 from .diagnostics import Diagnostics, context, validation_error
-from .syntax import CallTerm, DictTerm, ListTerm, Node, Op, PatternTerm, Rule, Sym
+from .rewrite import HOISTABLE_ARITY, LegacyRule
+from .source import Span
+from .syntax import CallTerm, DictTerm, ListTerm, Node, Op, PatternTerm, Rule, Sym, Value
 
 # Legacy's hint for specializer names that look like a type from another language.
 _MISSPELLINGS = {
@@ -87,95 +92,194 @@ def walk(node: Node) -> Iterator[Node]:
         stack.extend(reversed(children(n)))
 
 
-# Singletons and unknown specializers -------------------------------------------------------------
+# One traversal per rule ---------------------------------------------------------------------
+
+# Operators whose operands legacy rewrites goal by goal (each gets its own rewrites).
+_GOAL_OPERATORS = frozenset(("And", "Or", "Not", "ForAll"))
+# Method calls and constructors are not rule calls.
+_CALL_HIDING_OPERATORS = frozenset(("Dot", "New"))
 
 # name -> (its only occurrence so far, whether it is a rest variable), or None once seen twice
 _Seen = dict[str, Optional[tuple[Node, bool]]]
 
 
-def check_singletons(rule: Rule, host: Host, diagnostics: Diagnostics) -> None:
-    """Singleton variables (errors) and unknown specializers (warnings), by position in the rule.
+class RuleFacts:
+    """What the per-rule checks need to know about one rule, found in a single traversal.
+
+    * `occurrences`: by counted name, its only occurrence (and whether a rest variable), else None.
+    * `ambiguous`: `and`/`or` operations written without parentheses inside the other, in order.
+    * `calls`: names of the rule calls legacy's rewritten form of the rule contains.
+    * `mentions_has_permission`: does any call term (method calls included) name `has_permission`?
+    * `temporaries`, `head_temporaries`: how many fresh names legacy's rewrite of the whole rule,
+      and of its parameters, uses up.
+    """
+
+    __slots__ = ("occurrences", "ambiguous", "calls", "mentions_has_permission", "temporaries",
+                 "head_temporaries")
+
+    def __init__(self) -> None:
+        self.occurrences: _Seen = {}
+        self.ambiguous: list[Op] = []
+        self.calls: list[str] = []
+        self.mentions_has_permission = False
+        self.temporaries = 0
+        self.head_temporaries = 0
+
+
+class RuleScanner:
+    """Finds a rule's `RuleFacts`; one per load (it remembers which names are exempt from counting).
 
     A name counts once per occurrence as a variable, a rest variable or an instance-pattern tag;
     names starting with `_`, containing `::`, registered constants and the unions are exempt.
     """
-    first: _Seen = {}
-    for top in rule_terms(rule):
-        _count_names(top, first, host)
-    singles = [entry for entry in first.values() if entry is not None]
-    singles.sort(key=lambda entry: entry[0].span.start if entry[0].span is not None else -1)
-    for node, is_rest in singles:
-        if isinstance(node, PatternTerm):
-            message = f"Unknown specializer {node.tag}"
-            hint = _MISSPELLINGS.get(node.tag or "")
-            if hint is not None:
-                message += f", did you mean {hint}?"
-            diagnostics.warning(message + context(node.span))
-        else:
-            assert isinstance(node, Sym)
-            shown = f"*{node.name}" if is_rest else node.name  # legacy prints the rest variable term
-            diagnostics.error(validation_error(
-                "SingletonVariable",
-                f"Singleton variable {shown} is unused or undefined; try renaming to _{shown} or _",
-                node.span))
+
+    def __init__(self, host: Host) -> None:
+        self._constants = host.constants
+        self._exempt: dict[str, bool] = {}
+        self._facts = RuleFacts()  # those of the rule being scanned
+
+    def scan(self, rule: Rule) -> RuleFacts:
+        """The facts of one rule (written or generated), in source order."""
+        facts = self._facts = RuleFacts()
+        terms: list[Node] = []
+        for param in rule.params:
+            terms.append(param.term)
+            if param.specializer is not None:
+                terms.append(param.specializer)
+        # Legacy's head rewrites go to the end of the body: a goal position of their own.
+        self._terms(terms, False, False, True)
+        facts.head_temporaries = facts.temporaries
+        self._terms((rule.body,), False, False, True)
+        return facts
+
+    def _is_exempt(self, name: str) -> bool:
+        exempt = name.startswith("_") or "::" in name or name in self._constants or name in BUILTIN_SPECIALIZERS
+        self._exempt[name] = exempt
+        return exempt
+
+    def _terms(self, nodes: Iterable[Node], goal_hides: bool, hidden: bool, on_op_path: bool) -> None:
+        # Sibling terms, leaves handled inline (most terms are leaves; a call each would dominate).
+        # `hidden`: the terms sit inside a `.` or `new` in legacy's rewritten rule, so calls in them
+        # are not rule calls; `goal_hides`: the same for the goal legacy would lift expressions next
+        # to. `on_op_path`: reached from the top through operations only (where `and`/`or` are checked).
+        facts = self._facts
+        seen = facts.occurrences
+        exempt_names = self._exempt
+        for node in nodes:
+            if type(node) is Sym:
+                name = node.name
+                exempt = exempt_names.get(name)
+                if exempt is None:
+                    exempt = self._is_exempt(name)
+                if not exempt:
+                    seen[name] = None if name in seen else (node, False)
+                elif name == "_":
+                    facts.temporaries += 1  # legacy renames each `_` to a fresh `_<n>`
+            elif type(node) is Value:
+                continue
+            elif type(node) is Op:
+                op, args = node.op, node.args
+                inner_goal_hides, inner_hidden = goal_hides, hidden
+                if HOISTABLE_ARITY.get(op) == len(args):
+                    # Legacy lifts it out next to its goal, into a temporary.
+                    facts.temporaries += 1
+                    inner_hidden = True if op in _CALL_HIDING_OPERATORS else goal_hides
+                elif op in _GOAL_OPERATORS:
+                    inner_goal_hides = hidden
+                    if on_op_path and len(args) > 1 and (op == "And" or op == "Or"):
+                        other = "Or" if op == "And" else "And"
+                        for arg in args:
+                            if type(arg) is Op and arg.op == other and arg.span is not None \
+                                    and not _follows_open_paren(arg.span):
+                                facts.ambiguous.append(arg)
+                elif op in _CALL_HIDING_OPERATORS:
+                    inner_hidden = True
+                self._terms(args, inner_goal_hides, inner_hidden, on_op_path)
+            elif type(node) is PatternTerm:
+                tag = node.tag
+                if tag is not None:
+                    exempt = exempt_names.get(tag)
+                    if exempt is None:
+                        exempt = self._is_exempt(tag)
+                    if not exempt:
+                        seen[tag] = None if tag in seen else (node, False)
+                if node.fields:
+                    self._terms(node.fields.values(), goal_hides, hidden, False)
+            elif type(node) is CallTerm:
+                name = node.name
+                if not hidden:
+                    facts.calls.append(name)
+                if name == "has_permission":
+                    facts.mentions_has_permission = True
+                self._terms(node.args, goal_hides, hidden, False)
+                if node.kwargs:
+                    self._terms(node.kwargs.values(), goal_hides, hidden, False)
+            elif type(node) is ListTerm:
+                self._terms(node.items, goal_hides, hidden, False)
+                rest = node.rest
+                if rest is not None:
+                    name = rest.name
+                    exempt = exempt_names.get(name)
+                    if exempt is None:
+                        exempt = self._is_exempt(name)
+                    if not exempt:
+                        seen[name] = None if name in seen else (rest, True)
+                    elif name == "_":
+                        facts.temporaries += 1
+            elif type(node) is DictTerm:
+                self._terms(node.fields.values(), goal_hides, hidden, False)
 
 
-def _count_names(node: Node, first: _Seen, host: Host) -> None:
-    if isinstance(node, Sym):
-        _count(node.name, node, False, first, host)
-        return
-    if isinstance(node, PatternTerm) and node.tag is not None:
-        _count(node.tag, node, False, first, host)
-    if isinstance(node, ListTerm):
-        for item in node.items:
-            _count_names(item, first, host)
-        if node.rest is not None:
-            _count(node.rest.name, node.rest, True, first, host)
-        return
-    for child in children(node):
-        _count_names(child, first, host)
+def _follows_open_paren(span: Span) -> bool:
+    """Does the source text before `span`, trailing whitespace ignored, end with `(`?"""
+    text = span.source.text
+    i = span.start - 1
+    while i >= 0 and text[i].isspace():
+        i -= 1
+    return i >= 0 and text[i] == "("
 
 
-def _count(name: str, node: Node, is_rest: bool, first: _Seen, host: Host) -> None:
-    if name.startswith("_") or "::" in name or name in host.constants or name in BUILTIN_SPECIALIZERS:
-        return
-    first[name] = None if name in first else (node, is_rest)
+def report_rule_facts(facts: RuleFacts, diagnostics: Diagnostics) -> None:
+    """Record one rule's singleton variables (errors) and unknown specializers (warnings), by
+    position, then its ambiguous `and`/`or` warnings, in legacy's order.
 
-
-# Ambiguous precedence ------------------------------------------------------------------------
-
-def check_ambiguous_precedence(rule: Rule, diagnostics: Diagnostics) -> None:
-    """Warn about an `and` directly inside an `or` (or the reverse) written without parentheses.
-
-    Like legacy, "without parentheses" means the source text before the inner operation does
-    not end with `(`.
+    Like legacy, an `and` inside an `or` (or the reverse) counts as without parentheses when the
+    source text before it does not end with `(`.
     """
-    for top in rule_terms(rule):
-        _ambiguous(top, diagnostics)
-
-
-def _ambiguous(node: Node, diagnostics: Diagnostics) -> None:
-    # `and`/`or` only occur as goals, so only operations need to be searched.
-    if not isinstance(node, Op):
-        return
-    if node.op in ("And", "Or") and len(node.args) > 1:
-        other = "Or" if node.op == "And" else "And"
-        for arg in node.args:
-            if isinstance(arg, Op) and arg.op == other and arg.span is not None:
-                before = arg.span.source.text[:arg.span.start]
-                if not before.rstrip().endswith("("):
-                    diagnostics.warning(AMBIGUOUS_PRECEDENCE_WARNING + context(arg.span))
-    for arg in node.args:
-        _ambiguous(arg, diagnostics)
+    singles = [entry for entry in facts.occurrences.values() if entry is not None]
+    if singles:
+        singles.sort(key=lambda entry: entry[0].span.start if entry[0].span is not None else -1)
+        for node, is_rest in singles:
+            if isinstance(node, PatternTerm):
+                message = f"Unknown specializer {node.tag}"
+                hint = _MISSPELLINGS.get(node.tag or "")
+                if hint is not None:
+                    message += f", did you mean {hint}?"
+                diagnostics.warning(message + context(node.span))
+            else:
+                assert isinstance(node, Sym)
+                shown = f"*{node.name}" if is_rest else node.name  # legacy prints the rest variable term
+                diagnostics.error(validation_error(
+                    "SingletonVariable",
+                    f"Singleton variable {shown} is unused or undefined; try renaming to _{shown} or _",
+                    node.span))
+    for op in facts.ambiguous:
+        diagnostics.warning(AMBIGUOUS_PRECEDENCE_WARNING + context(op.span))
 
 
 # Undefined rule calls --------------------------------------------------------------------------
 
-def undefined_rule_calls(rules: Iterable[Rule], defined: set[str]) -> list[OsoError]:
-    """`Call to undefined rule` errors for calls (outside lookups and `new`) to missing rules."""
+def undefined_rule_calls(rules: Iterable[LegacyRule], defined: set[str]) -> list[OsoError]:
+    """`Call to undefined rule` errors for calls (outside lookups and `new`) to missing rules.
+
+    Only a rule calling a missing one is rewritten, since the message prints the call as legacy
+    rewrote it.
+    """
     errors: list[OsoError] = []
     for rule in rules:
-        for top in rule_terms(rule):
+        if defined.issuperset(rule.calls):
+            continue
+        for top in rule_terms(rule.rewritten()):
             for call in _rule_calls(top):
                 if call.name not in defined:
                     errors.append(validation_error("UndefinedRuleCall", f"Call to undefined rule: {call}",
@@ -184,8 +288,8 @@ def undefined_rule_calls(rules: Iterable[Rule], defined: set[str]) -> list[OsoEr
 
 
 def _rule_calls(node: Node) -> Iterator[CallTerm]:
-    if isinstance(node, Op) and node.op in ("Dot", "New"):
-        return  # method calls and constructors are not rule calls
+    if isinstance(node, Op) and node.op in _CALL_HIDING_OPERATORS:
+        return
     if isinstance(node, CallTerm):
         yield node
     for child in children(node):
@@ -201,15 +305,12 @@ def no_allow_warning(rule_names: set[str]) -> Optional[str]:
     return NO_ALLOW_WARNING
 
 
-def missing_has_permission_warning(rules: Iterable[Rule], has_resource_blocks: bool) -> Optional[str]:
+def missing_has_permission_warning(mentions_has_permission: bool, has_resource_blocks: bool) -> Optional[str]:
     """The warning for resource blocks when no rule mentions `has_permission(...)` anywhere.
 
-    Any call term counts, even a method call (`x.has_permission()`) or a constructor, like legacy.
+    Any call term counts, even a method call (`x.has_permission()`) or a constructor, like legacy
+    (see `RuleFacts.mentions_has_permission`).
     """
-    if not has_resource_blocks:
+    if not has_resource_blocks or mentions_has_permission:
         return None
-    for rule in rules:
-        for top in rule_terms(rule):
-            if any(isinstance(n, CallTerm) and n.name == "has_permission" for n in walk(top)):
-                return None
     return MISSING_HAS_PERMISSION_WARNING

@@ -1,29 +1,32 @@
 """The load pipeline: sources -> parsed items -> checks and desugaring -> a validated Program.
 
 Follows legacy oso 0.27.3 (polar-language.md §10.1). Per source, in order: file bookkeeping,
-parse, then per item: rules are singleton- and precedence-checked and rewritten, rule types
-rewritten, inline queries queued, resource blocks checked and registered. After all sources:
-stop if anything unrecoverable happened; desugar shorthand rules; stop again; make the
-resource-block rule types; check rules against rule types, then calls to undefined rules; add the
-policy-level warnings. The first error in that order is raised, carrying every warning.
+parse, then per item: rules are singleton- and precedence-checked and their head expressions
+hoisted (one traversal each; legacy's full rewrite is made only for rules a message prints, see
+rewrite.py), rule types rewritten, inline queries queued, resource blocks checked and registered.
+After all sources: stop if anything unrecoverable happened; desugar shorthand rules; stop again;
+make the resource-block rule types; check rules against rule types, then calls to undefined
+rules; add the policy-level warnings. The first error in that order is raised, carrying every
+warning.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Iterable, Optional
 
 from ..exceptions import OsoError, ParserError, ValidationError
 from ..host import Host
-from .checks import (check_ambiguous_precedence, check_singletons, missing_has_permission_warning,
-                     no_allow_warning, undefined_rule_calls)
+from .checks import (RuleScanner, missing_has_permission_warning, no_allow_warning, report_rule_facts,
+                     undefined_rule_calls)
 from .diagnostics import Diagnostics, validation_error
 from .parser import parse_program
-from .resource_blocks import BlockRegistry, check_structure
-from .rewrite import Gensym, LegacyRewriter, hoist_head
-from .rule_types import RuleTypeChecker, TypeEntry, default_rule_types
+from .resource_blocks import BlockRegistry, check_structure, generated_rule_calls
+from .rewrite import Gensym, LegacyRewriter, LegacyRule, hoist_head
+from .rule_types import RuleTypeChecker, TypeEntry, as_rule, default_type_entries
 from .source import Source
-from .syntax import InlineQuery, Op, ResourceBlock, Rule, RuleType
+from .syntax import InlineQuery, ResourceBlock, Rule, RuleType
 
 __all__ = ["Program", "LoadedFiles", "load_program"]
 
@@ -107,11 +110,20 @@ def load_program(sources: list[Source], host: Host, loaded_files: LoadedFiles) -
     `loaded_files` is then left as it was. Nothing else outside the returned Program changes.
     """
     saved = loaded_files._state()
+    # A load allocates many small objects that reference counting alone frees or keeps; pausing
+    # the cyclic garbage collector meanwhile saves the collections they would trigger (as the
+    # parser does).
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
     try:
         return _Load(host, loaded_files).run(sources)
     except BaseException:
         loaded_files._restore(saved)
         raise
+    finally:
+        if paused:
+            gc.enable()
 
 
 class _Load:
@@ -120,7 +132,10 @@ class _Load:
         self.loaded_files = loaded_files
         self.diagnostics = Diagnostics()
         self.gensym = Gensym()  # one numbering of temporaries for the whole load, like legacy
-        self.rules: list[tuple[Rule, Rule]] = []  # (as handed to the runtime, as legacy holds it)
+        self.scanner = RuleScanner(host)
+        self.rules: list[Rule] = []  # the written rules as handed to the runtime
+        self.legacy_rules: list[LegacyRule] = []  # the same, as legacy holds them
+        self.mentions_has_permission = False
         self.declared_types: list[tuple[RuleType, Rule]] = []
         self.inline_queries: list[InlineQuery] = []
         self.blocks = BlockRegistry(host)
@@ -132,33 +147,36 @@ class _Load:
         generated = self.blocks.desugar(self.diagnostics)
         self._stop_if_unrecoverable()
 
-        types: dict[str, list[TypeEntry]] = {}
-        for name, defaults in default_rule_types().items():
-            types[name] = [TypeEntry(t, _as_rule(t)) for t in defaults]
+        types = default_type_entries()
         for rule_type, legacy in self.declared_types:
             types.setdefault(rule_type.name, []).append(TypeEntry(rule_type, legacy))
         for rule_type, required in self.blocks.rule_types():
-            types.setdefault(rule_type.name, []).append(TypeEntry(rule_type, _as_rule(rule_type), required))
+            types.setdefault(rule_type.name, []).append(TypeEntry(rule_type, as_rule(rule_type), required))
 
-        legacy_rules = [legacy for _, legacy in self.rules] + generated
+        legacy_rules = self.legacy_rules
+        for rule in generated:  # legacy holds these unrewritten
+            calls = generated_rule_calls(rule)
+            legacy_rules.append(LegacyRule.as_is(rule, calls))
+            self.mentions_has_permission = self.mentions_has_permission or "has_permission" in calls
+        rule_names = {rule.name for rule in legacy_rules}
         checker = RuleTypeChecker(self.host, self.blocks.actors, self.blocks.resources)
         error = checker.validate(legacy_rules, types)
         if error is not None:
             self.diagnostics.error(error)
-        for error in undefined_rule_calls(legacy_rules, {r.name for r in legacy_rules}):
+        for error in undefined_rule_calls(legacy_rules, rule_names):
             self.diagnostics.error(error)
 
         if IGNORE_NO_ALLOW_WARNING_ENV not in os.environ:
-            warning = no_allow_warning({r.name for r in legacy_rules})
+            warning = no_allow_warning(rule_names)
             if warning is not None:
                 self.diagnostics.warning(warning)
-        warning = missing_has_permission_warning(legacy_rules, bool(self.blocks.resources))
+        warning = missing_has_permission_warning(self.mentions_has_permission, bool(self.blocks.resources))
         if warning is not None:
             self.diagnostics.warning(warning)
         self._raise_first_error()
 
         return Program(
-            rules=[rule for rule, _ in self.rules] + generated,
+            rules=self.rules + generated,
             rule_types={name: [entry.rule_type for entry in entries] for name, entries in types.items()},
             inline_queries=self.inline_queries,
             actors=tuple(self.blocks.actors),
@@ -175,23 +193,27 @@ class _Load:
             self.diagnostics.error(error, unrecoverable=True)
             return
         for item in items:
-            if isinstance(item, Rule):
+            if type(item) is Rule:
                 self._rule(item)
-            elif isinstance(item, RuleType):
+            elif type(item) is RuleType:
                 self._rule_type(item)
-            elif isinstance(item, InlineQuery):
+            elif type(item) is InlineQuery:
                 self.inline_queries.append(item)
             else:
-                assert isinstance(item, ResourceBlock)
+                assert type(item) is ResourceBlock
                 parts = check_structure(item, self.diagnostics)
                 if parts is not None:
                     self.blocks.add(parts, self.diagnostics)
 
     def _rule(self, rule: Rule) -> None:
-        check_singletons(rule, self.host, self.diagnostics)
-        check_ambiguous_precedence(rule, self.diagnostics)
-        legacy = LegacyRewriter(self.gensym).rule(rule)
-        self.rules.append((hoist_head(rule, legacy), legacy))
+        facts = self.scanner.scan(rule)
+        report_rule_facts(facts, self.diagnostics)
+        # Legacy rewrites every rule now; only the numbering has to happen now (see LegacyRule).
+        legacy = LegacyRule(rule, facts.calls, self.gensym.next, facts.head_temporaries > 0)
+        self.gensym.next += facts.temporaries
+        self.rules.append(hoist_head(rule, legacy.rewritten()) if facts.head_temporaries else rule)
+        self.legacy_rules.append(legacy)
+        self.mentions_has_permission = self.mentions_has_permission or facts.mentions_has_permission
 
     def _rule_type(self, rule_type: RuleType) -> None:
         legacy = LegacyRewriter(self.gensym).rule_type(rule_type)
@@ -211,8 +233,3 @@ class _Load:
         if error is not None:
             setattr(error, "warnings", self.diagnostics.warnings())  # read by the API, which prints them
             raise error
-
-
-def _as_rule(rule_type: RuleType) -> Rule:
-    """A rule type as legacy holds it: a rule with an empty body."""
-    return Rule(rule_type.name, rule_type.params, Op("And", []), rule_type.span)

@@ -67,6 +67,9 @@ class BlockParts:
         self.relations: Optional[Declaration] = None
 
 
+_LIST_SLOTS = {"roles": "roles", "permissions": "permissions"}
+
+
 def check_structure(block: ResourceBlock, diagnostics: Diagnostics) -> Optional[BlockParts]:
     """Record the block's structural errors (all unrecoverable); its parts if there are none."""
     errors: list[OsoError] = []
@@ -82,9 +85,7 @@ def check_structure(block: ResourceBlock, diagnostics: Diagnostics) -> Optional[
             continue
         name = production.name.value
         is_list = isinstance(production.value, list)
-        span = _declaration_value_span(production)
-        slot = {"roles": "roles", "permissions": "permissions"}.get(name) if is_list else (
-            "relations" if name == "relations" else None)
+        slot = _LIST_SLOTS.get(name) if is_list else ("relations" if name == "relations" else None)
         if slot is None:
             if name in ("roles", "permissions"):
                 message = f"Expected '{name}' declaration to be a list of strings; found a dictionary"
@@ -95,10 +96,11 @@ def check_structure(block: ResourceBlock, diagnostics: Diagnostics) -> Optional[
                            "'permissions = [ ... ];'?")
             else:
                 message = f"Unexpected declaration '{name}'. Did you mean for this to be 'relations = {{ ... }};'?"
-            errors.append(_block_error(message, span))
+            errors.append(_block_error(message, _declaration_value_span(production)))
             continue
         if getattr(parts, slot) is not None:
-            errors.append(_block_error(f"Multiple '{slot}' declarations in '{resource}' resource block.", span))
+            errors.append(_block_error(f"Multiple '{slot}' declarations in '{resource}' resource block.",
+                                       _declaration_value_span(production)))
         setattr(parts, slot, production)
     for production in block.productions:
         if isinstance(production, ShorthandRule) and production.on is not None and production.on.value != "on":
@@ -199,29 +201,32 @@ class BlockRegistry:
                                                 subject.span), False))
         rules = []
         for resource, shorthand_rules in self.shorthand_rules.items():
+            declarations = self.declarations.get(resource, {})
+            var = _instance_variable(resource)
             for shorthand in shorthand_rules:
                 try:
-                    rules.append(self._as_rule(resource, shorthand))
+                    rules.append(self._as_rule(resource, declarations, var, shorthand))
                 except _ShorthandError as e:
                     errors.append((e.error, e.unrecoverable))
         for error, unrecoverable in errors:
             diagnostics.error(error, unrecoverable)
         return [] if errors else rules
 
-    def _as_rule(self, resource: str, shorthand: ShorthandRule) -> Rule:
-        head = self._declared(shorthand.head, resource)
-        var = _instance_variable(resource)
+    def _as_rule(self, resource: str, declarations: dict[str, Declared], var: str, shorthand: ShorthandRule) -> Rule:
+        """The rule for a shorthand rule of `resource` (whose declarations and instance variable are
+        given)."""
+        head = declarations.get(shorthand.head.value) or self._declared(shorthand.head, resource)
         span = shorthand.head.span
         params = [Param(Sym("actor", span), PatternTerm(ACTOR_UNION, {}, span)),
                   Param(Value(shorthand.head.value, span)),
                   Param(Sym(var, span), PatternTerm(resource, {}, span))]
         implier = shorthand.implier
-        if shorthand.relation is None:
-            kind = self._declared(implier, resource).kind
+        relation = shorthand.relation
+        if relation is None:
+            kind = (declarations.get(implier.value) or self._declared(implier, resource)).kind
             goals: list[Node] = [_call(_RULE_NAMES[kind], "actor", implier, var)]
         else:
-            relation = shorthand.relation
-            declared = self._declared(relation, resource)
+            declared = declarations.get(relation.value) or self._declared(relation, resource)
             if declared.kind != RELATION:
                 # Legacy raised OperationalError "Invalid state: Expected Relation; got: Role"
                 # (an internal-error class for a policy mistake); this is a validation error.
@@ -248,9 +253,10 @@ class BlockRegistry:
             related_var = "related_" + _instance_variable(related)
             goals = [_call("has_relation", related_var, relation, var),
                      _call(_RULE_NAMES[implied.kind], "actor", implier, related_var)]
-        return Rule(_RULE_NAMES[head.kind], params, Op("And", goals, span), span, generated=True)
+        return Rule(_RULE_NAMES[head.kind], params, Op("And", goals, span), span, True)
 
     def _declared(self, term: Name, resource: str) -> Declared:
+        """The declaration of a term in `resource`'s blocks; a _ShorthandError if there is none."""
         declared = self.declarations.get(resource, {}).get(term.value)
         if declared is None:
             raise _ShorthandError(_block_error(
@@ -301,6 +307,14 @@ class BlockRegistry:
             return None
         assert declared.type is not None
         return declared.type.value
+
+
+def generated_rule_calls(rule: Rule) -> list[str]:
+    """The names of the rules a rule made by `BlockRegistry.desugar` calls, in order.
+
+    Such a rule's body is nothing but rule calls with variables and strings as arguments.
+    """
+    return [goal.name for goal in rule.body.args if isinstance(goal, CallTerm)]
 
 
 class _ShorthandError(Exception):

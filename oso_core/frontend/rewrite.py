@@ -6,7 +6,8 @@ arithmetic operation and `new` is lifted out of its goal into a temporary (`_val
 the body. One counter numbers all of them (legacy's counter lives as long as its knowledge base;
 here it starts at 1 for each load, which is what a fresh `Oso` shows). Legacy's messages print
 rules in that rewritten form (`Invalid rule: f(_value_1) if x and x.y = _value_1; ...`), so the checks work on
-a faithful copy of it (`LegacyRewriter`).
+a faithful copy of it (`LegacyRewriter`), made for a rule only when needed (`LegacyRule`): the
+loader counts the names each rule uses up, so a later rewrite numbers them as legacy did.
 
 The program handed to the runtime only gets the part the semantics need (`hoist_head`): head
 expressions are replaced by the temporaries legacy would use for them, and a
@@ -30,13 +31,13 @@ _TEMP_NAMES = {
 _KEEPS_REWRITES_BEFORE_UNIFY = frozenset({"New", "Mod"})
 
 
+# The operators legacy lifts into a temporary, with the operand count they have then.
+HOISTABLE_ARITY = {op: 1 if op == "New" else 2 for op in _TEMP_NAMES}
+
+
 def is_hoistable(node: Node) -> bool:
     """Is this an expression legacy lifts into a temporary (lookup, arithmetic, `new`)?"""
-    if not isinstance(node, Op):
-        return False
-    if node.op == "New":
-        return len(node.args) == 1
-    return node.op in _TEMP_NAMES and len(node.args) == 2
+    return type(node) is Op and HOISTABLE_ARITY.get(node.op) == len(node.args)
 
 
 class Gensym:
@@ -128,6 +129,40 @@ class LegacyRewriter:
         # Legacy keeps fields in a sorted map, so it visits (and numbers) them in key order.
         folded = {k: self._fold(fields[k]) for k in sorted(fields)}
         return {k: folded[k] for k in fields}
+
+
+class LegacyRule:
+    """A rule as legacy's knowledge base holds it, rewritten only when something needs all of it.
+
+    `name`, `span`, `params` and `calls` (the names of the rules it calls, see
+    `checks.RuleFacts.calls`) are always at hand: the parameters are the written ones unless legacy
+    rewrites something in the head, and then the rule is rewritten at once. `rewritten()` gives
+    the whole rule, numbered from `first_temporary` as if rewritten in load order.
+    """
+
+    __slots__ = ("name", "params", "span", "calls", "_written", "_first_temporary", "_rewritten")
+
+    def __init__(self, written: Rule, calls: list[str], first_temporary: int, head_rewritten: bool) -> None:
+        self.name = written.name
+        self.span = written.span
+        self.calls = calls
+        self._written = written
+        self._first_temporary = first_temporary
+        self._rewritten: Optional[Rule] = None
+        self.params = self.rewritten().params if head_rewritten else written.params
+
+    @classmethod
+    def as_is(cls, rule: Rule, calls: list[str]) -> "LegacyRule":
+        """A rule legacy holds unrewritten (one generated from a resource block)."""
+        legacy = cls(rule, calls, 0, False)
+        legacy._rewritten = rule
+        return legacy
+
+    def rewritten(self) -> Rule:
+        """The whole rule as legacy rewrote it."""
+        if self._rewritten is None:
+            self._rewritten = LegacyRewriter(Gensym(self._first_temporary)).rule(self._written)
+        return self._rewritten
 
 
 def hoist_head(rule: Rule, legacy: Rule) -> Rule:

@@ -6,11 +6,12 @@ rewrite.py), because the failure messages print them, sometimes with Rust `Debug
 
 from __future__ import annotations
 
-from typing import Iterable, Optional, Union
+from typing import Iterable, Optional, Sequence, Union
 
 from ..exceptions import OperationalError, OsoError
 from ..host import Host
 from .diagnostics import validation_error
+from .rewrite import LegacyRule
 from .rust_debug import debug_dictionary, debug_list_elements, debug_pattern, debug_value
 from .syntax import (CallTerm, DictTerm, ListTerm, Node, Op, Param, PatternTerm, Rule, RuleType, Sym, Value,
                      render_fields, render_value)
@@ -36,16 +37,60 @@ def default_rule_types() -> dict[str, list[RuleType]]:
     return {t.name: [t] for t in types}
 
 
-class TypeEntry:
-    """One rule type: as declared (`rule_type`), as legacy holds it (`legacy`), and whether a rule
-    implementing it is required."""
+class _Any:
+    """The quick test of a bare-variable rule-type parameter: anything matches."""
 
-    __slots__ = ("rule_type", "legacy", "required")
+    __slots__ = ()
+
+
+_ANY = _Any()
+
+# What a rule parameter plainly has to be to match a rule-type parameter (see `_quick_test`).
+_QuickTest = Union[_Any, str, Value, None]
+
+
+def _quick_test(param: Param) -> _QuickTest:
+    """`_ANY` for a bare variable; the class name for `x: Class` (no fields); the literal for a
+    literal; None when only the full check can tell."""
+    term, spec = param.term, param.specializer
+    if type(term) is Sym:
+        if spec is None:
+            return _ANY
+        if type(spec) is PatternTerm and spec.tag is not None and not spec.fields:
+            return spec.tag
+        return None
+    if type(term) is Value and spec is None:
+        return term
+    return None
+
+
+class TypeEntry:
+    """One rule type: as declared (`rule_type`), as legacy holds it (`legacy`), whether a rule
+    implementing it is required, and a quick test per parameter for the common shapes."""
+
+    __slots__ = ("rule_type", "legacy", "required", "quick", "plain")
 
     def __init__(self, rule_type: RuleType, legacy: Rule, required: bool = False) -> None:
         self.rule_type = rule_type
         self.legacy = legacy
         self.required = required
+        self.quick = tuple(_quick_test(p) for p in legacy.params)
+        self.plain = all(q is _ANY for q in self.quick)  # matches every rule of its arity
+
+
+def as_rule(rule_type: RuleType) -> Rule:
+    """A rule type as legacy holds it: a rule with an empty body."""
+    return Rule(rule_type.name, rule_type.params, Op("And", []), rule_type.span)
+
+
+# Built once: rule types and the entries made from them are never changed after they are made.
+_DEFAULT_ENTRIES = {name: tuple(TypeEntry(t, as_rule(t)) for t in types)
+                    for name, types in default_rule_types().items()}
+
+
+def default_type_entries() -> dict[str, list[TypeEntry]]:
+    """By name, the entries of the built-in rule types, in new lists (a load appends to them)."""
+    return {name: list(entries) for name, entries in _DEFAULT_ENTRIES.items()}
 
 
 class RuleTypeChecker:
@@ -55,25 +100,43 @@ class RuleTypeChecker:
         self._host = host
         self._members = {ACTOR_UNION: tuple(actors), RESOURCE_UNION: tuple(resources)}
 
-    def validate(self, rules: Iterable[Rule], types: dict[str, list[TypeEntry]]) -> Optional[OsoError]:
+    def validate(self, rules: Sequence[LegacyRule], types: dict[str, list[TypeEntry]]) -> Optional[OsoError]:
         """The first rule-type error: a rule matching none of its name's types, else a missing
         required rule. A hard error (unregistered type class, rest variable in a type) wins when
         reached first."""
+        # A plain rule type cannot fail hard, so for names with only plain types the arity decides.
+        plain_arities: dict[str, set[int]] = {}
+        for name, named in types.items():
+            for entry in named:
+                if not entry.plain:
+                    break
+            else:
+                plain_arities[name] = {len(entry.legacy.params) for entry in named}
+        implemented: set[TypeEntry] = set()  # matched by a rule checked against every type of its name
+        mismatch = self.mismatch
         try:
             for rule in rules:
                 entries = types.get(rule.name)
                 if not entries:
                     continue
-                reasons = [self.mismatch(rule, entry.legacy) for entry in entries]
-                if any(reason is None for reason in reasons):
+                params = rule.params
+                arities = plain_arities.get(rule.name)
+                if arities is not None and len(params) in arities:
                     continue
-                message = "Must match one of the following rule types:\n" + "".join(
-                    f"\n{entry.legacy}\n\tFailed to match because: {reason}\n"
-                    for entry, reason in zip(entries, reasons))
-                return validation_error("InvalidRule", f"Invalid rule: {rule} {message}", rule.span)
+                matched = False
+                for entry in entries:  # every one: a hard error anywhere wins
+                    if mismatch(params, entry) is None:
+                        implemented.add(entry)
+                        matched = True
+                if not matched:
+                    # The same checks again (they raise nothing now), for the reasons.
+                    message = "Must match one of the following rule types:\n" + "".join(
+                        f"\n{entry.legacy}\n\tFailed to match because: {mismatch(params, entry)}\n"
+                        for entry in entries)
+                    return validation_error("InvalidRule", f"Invalid rule: {rule.rewritten()} {message}", rule.span)
             for entries in types.values():
                 for entry in entries:
-                    if entry.required and not self._implemented(entry, rules):
+                    if entry.required and entry not in implemented and not self._implemented(entry, rules):
                         return validation_error("MissingRequiredRule",
                                                 f"Missing implementation for required rule {entry.legacy}",
                                                 entry.legacy.span)
@@ -81,18 +144,41 @@ class RuleTypeChecker:
             return error
         return None
 
-    def _implemented(self, entry: TypeEntry, rules: Iterable[Rule]) -> bool:
-        return any(self.mismatch(rule, entry.legacy) is None for rule in rules if rule.name == entry.legacy.name)
+    def _implemented(self, entry: TypeEntry, rules: Iterable[LegacyRule]) -> bool:
+        name = entry.legacy.name
+        return any(self.mismatch(rule.params, entry) is None for rule in rules if rule.name == name)
 
-    def mismatch(self, rule: Rule, rule_type: Rule) -> Optional[str]:
-        """Why `rule` does not match `rule_type`, or None if it does; raises hard errors."""
-        if len(rule.params) != len(rule_type.params):
-            return (f"Different number of parameters. Rule has {len(rule.params)} parameter(s) but rule type "
-                    f"has {len(rule_type.params)}.")
+    def mismatch(self, params: list[Param], entry: TypeEntry) -> Optional[str]:
+        """Why a rule with `params` does not match the rule type, or None if it does; raises hard errors."""
+        rule_type = entry.legacy
+        type_params = rule_type.params
+        if len(params) != len(type_params):
+            return (f"Different number of parameters. Rule has {len(params)} parameter(s) but rule type "
+                    f"has {len(type_params)}.")
         # Every parameter is checked (a hard error anywhere wins); the first failure is reported.
-        reasons = [self._param(i, rp, tp, rule_type)
-                   for i, (rp, tp) in enumerate(zip(rule.params, rule_type.params), start=1)]
-        return next((r for r in reasons if r is not None), None)
+        # The quick tests settle the common shapes, where `_param` would find a match.
+        first = None
+        members = self._members
+        i = 0
+        for rp, tp, want in zip(params, type_params, entry.quick):
+            i += 1
+            if want is _ANY:
+                continue
+            if want is not None:
+                term, spec = rp.term, rp.specializer
+                if type(want) is str:  # `x: want`: the same class, a member of that union, a literal of it
+                    if type(term) is Sym:
+                        if type(spec) is PatternTerm and (
+                                spec.tag == want or (spec.tag not in UNIONS and spec.tag in members.get(want, ()))):
+                            continue
+                    elif spec is None and type(term) is Value and _LITERAL_TAGS[type(term.value)] == want:
+                        continue
+                elif spec is None and type(term) is Value and _same_literal(term, want):
+                    continue
+            reason = self._param(i, rp, tp, rule_type)
+            if first is None:
+                first = reason
+        return first
 
     def _param(self, i: int, rp: Param, tp: Param, rule_type: Rule) -> Optional[str]:
         t_var, r_var = isinstance(tp.term, Sym), isinstance(rp.term, Sym)
@@ -210,12 +296,18 @@ def _fields_mismatch(i: int, rule: PatternTerm, rule_type: PatternTerm) -> str:
             "because the specializer fields did not match.")
 
 
+_LITERAL_TAGS = {bool: "Boolean", int: "Integer", float: "Float", str: "String"}
+
+
+def _same_literal(value: Value, want: _QuickTest) -> bool:
+    """Is `want` a literal of the same type and value (so `terms_equal` holds)?"""
+    return type(want) is Value and type(value.value) is type(want.value) and value.value == want.value
+
+
 def _literal_instance(value: Node) -> PatternTerm:
     """The class pattern a literal parameter stands for when checked against a class type."""
     if isinstance(value, Value):
-        kind = type(value.value)
-        tag = {bool: "Boolean", int: "Integer", float: "Float", str: "String"}[kind]
-        return PatternTerm(tag, {})
+        return PatternTerm(_LITERAL_TAGS[type(value.value)], {})
     if isinstance(value, ListTerm):
         return PatternTerm("List", {})
     if isinstance(value, DictTerm):
@@ -251,6 +343,8 @@ def _elements(node: ListTerm) -> list[Union[Node, _RestElement]]:
 
 def fields_match(type_fields: dict[str, Node], rule_fields: dict[str, Node]) -> bool:
     """Does every field of the rule type occur in the rule with an equal value?"""
+    if not type_fields:
+        return True
     return all(k in rule_fields and terms_equal(rule_fields[k], v) for k, v in type_fields.items())
 
 
