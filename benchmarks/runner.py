@@ -167,6 +167,9 @@ def run_warm_loads(engines: list, settings: Settings, problems: list) -> list:
 
 def cold_load(engine: str, key: str, cache_dir: Optional[str] = None) -> dict:
     env = dict(os.environ)
+    # Measure what an installed package sees: imports from bytecode caches (pip writes them at
+    # install time). Some shells set PYTHONDONTWRITEBYTECODE, which would recompile every module.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = REPO_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     if cache_dir is not None:
         env["XDG_CACHE_HOME"] = cache_dir

@@ -649,3 +649,23 @@ def test_positions_count_characters_not_bytes():
     assert error.message.startswith("':' is not a valid character. Found in é:: at line 1, column 3:")
     error = parse_error('f(x) if x = "é" 1;')
     assert error.message.startswith("did not expect to find the token '1' at line 1, column 17:")
+
+
+def test_packaged_lalr_table_matches_the_grammar():
+    """The table shipped in the package must be the one built from grammar.lark (regenerate with
+    oso_core.frontend.parser.write_packaged_table() after changing the grammar)."""
+    import hashlib
+    import json
+
+    from oso_core.frontend import parser as p
+
+    with open(p._GRAMMAR_PATH, encoding="utf-8") as f:
+        grammar = f.read()
+    recipe = [p._TABLE_FORMAT, grammar, sorted(p._HANDLER_NAMES), sorted(p._CHECK_RULES)]
+    key = hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:24]
+    with open(p.PACKAGED_TABLE_PATH, encoding="utf-8") as f:
+        shipped = json.load(f)
+    # Built from this exact grammar; every parser test runs on it (Lark's state numbering varies
+    # between builds, so a rebuild is not compared for equality).
+    assert shipped["key"] == key
+    assert p._load_table_data()["key"] == key

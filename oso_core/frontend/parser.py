@@ -360,6 +360,22 @@ def _get_tables() -> _Tables:
     return _tables
 
 
+PACKAGED_TABLE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "polar_lalr.json")
+
+
+def write_packaged_table() -> str:
+    """Rebuild the LALR table from grammar.lark and store it in the package (after editing the
+    grammar: `python -c "from oso_core.frontend.parser import write_packaged_table as w; w()"`)."""
+    with open(_GRAMMAR_PATH, encoding="utf-8") as f:
+        grammar = f.read()
+    recipe = [_TABLE_FORMAT, grammar, sorted(_HANDLER_NAMES), sorted(_CHECK_RULES)]
+    data = _build_table_data(grammar)
+    data["key"] = hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:24]
+    with open(PACKAGED_TABLE_PATH, "w", encoding="utf-8") as f:
+        json.dump(data, f, separators=(",", ":"))
+    return PACKAGED_TABLE_PATH
+
+
 def _cache_path(key: str) -> Optional[str]:
     base = os.environ.get("XDG_CACHE_HOME")
     if not base:
@@ -373,14 +389,20 @@ def _cache_path(key: str) -> Optional[str]:
 def _load_table_data() -> dict:
     with open(_GRAMMAR_PATH, encoding="utf-8") as f:
         grammar = f.read()
-    try:
-        from importlib.metadata import version
-        lark_version = version("lark")
-    except Exception:  # no metadata (e.g. a vendored Lark): the grammar hash still keys the cache
-        lark_version = "unknown"
-    # Which rules have handlers or checks is baked into the data too.
-    recipe = [_TABLE_FORMAT, lark_version, grammar, sorted(_HANDLER_NAMES), sorted(_CHECK_RULES)]
+    # The table is a function of the grammar (any LALR table for it parses the same language),
+    # and of which rules have handlers or checks, which is baked into the data. Lark's version is
+    # left out on purpose: asking importlib.metadata for it costs ~18 ms at every start.
+    recipe = [_TABLE_FORMAT, grammar, sorted(_HANDLER_NAMES), sorted(_CHECK_RULES)]
     key = hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:24]
+    # The table built for this grammar ships with the package (tests/test_parser.py checks it is
+    # current); the user cache only serves a modified grammar.
+    try:
+        with open(PACKAGED_TABLE_PATH, encoding="utf-8") as f:
+            data = json.load(f)
+        if data.get("key") == key:
+            return data
+    except (OSError, ValueError):
+        pass
     path = _cache_path(key)
     if path is not None:
         try:
