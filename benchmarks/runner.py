@@ -203,8 +203,8 @@ def run_cold_loads(engines: list, settings: Settings, problems: list, notes: lis
                     with tempfile.TemporaryDirectory() as empty:
                         first = cold_load(engine, case.key, cache_dir=empty)
                     notes.append(
-                        f"cold {case.key}, oso_core with an empty parser-table cache "
-                        f"($XDG_CACHE_HOME, i.e. the first run after installing or upgrading): "
+                        f"cold {case.key}, oso_core with an empty user cache directory "
+                        f"($XDG_CACHE_HOME; the parser table ships in the package): "
                         f"import {first['import_ms']:.0f} ms, first load_str "
                         f"{first['load_ms']:.1f} ms")
             except Exception as error:  # noqa: BLE001
