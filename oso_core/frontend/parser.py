@@ -440,7 +440,7 @@ def _build_table_data(grammar: str) -> dict:
             pass
 
         def lex(self, data: Any) -> Any:  # pragma: no cover - never called
-            raise NotImplementedError
+            raise RuntimeError("Lark only builds the table here; oso_core's _tokenize lexes policies")
 
     # strict: a shift/reduce conflict is a grammar bug, not something to resolve silently.
     lark = Lark(grammar, parser="lalr", lexer=_ExternalLexer, start=["program", "query"],
