@@ -14,5 +14,5 @@ from .query import Query, QueryResult
 
 __all__ = [
     "Oso", "Polar", "OsoError", "AuthorizationError", "ForbiddenError", "NotFoundError",
-    "Predicate", "Relation", "Variable", "Expression", "Pattern",
+    "Predicate", "Relation", "Variable", "Expression", "Pattern", "Query", "QueryResult",
 ]

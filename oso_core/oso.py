@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from .exceptions import ForbiddenError, NotFoundError, OsoError
 from .polar import Polar, _NEEDS_CONVERSION

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from pathlib import Path
@@ -13,7 +12,7 @@ from .exceptions import InlineQueryFailedError, PolarRuntimeError
 from .frontend.source import Source
 from .host import Host, new_host
 from .predicate import Predicate
-from .runtime.driver import PreparedQuery, first_solution, prepare_predicate, prepare_term, run_query
+from .runtime.driver import first_solution, prepare_predicate, prepare_term, run_query
 from .runtime.knowledge import KnowledgeBase
 
 MULTIPLE_LOAD_MESSAGE = "Cannot load additional Polar code -- all Polar code must be loaded at the same time."

@@ -33,3 +33,16 @@ def test_raising_the_recursion_limit_allows_deeper_recursion(monkeypatch):
         assert oso.query_rule_once("count", 600)
     finally:
         sys.setrecursionlimit(old)
+
+
+def test_traced_error_without_frames_formats_its_own_location():
+    """A type error raised outside any rule call still gets a trace with its own term."""
+    from oso_core.frontend.source import Source, Span
+    from oso_core.runtime.errors import type_error
+
+    source = Source("x = 1 and x.a", None)
+    public = type_error("can only perform lookups on dicts and instances, this is 1",
+                        Span(source, 10, 13)).to_public()
+    assert isinstance(public, E.PolarTypeError)
+    assert public.message.startswith("trace (most recent evaluation last):\n  000: x.a\n    in query at line 1, column 11\n")
+    assert "Type error: can only perform lookups" in public.message

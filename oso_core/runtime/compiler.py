@@ -15,7 +15,7 @@ from .. import exceptions as exc
 from ..expression import Expression, Pattern
 from ..frontend.source import Span
 from ..frontend.syntax import CallTerm, DictTerm, ListTerm, Op, PatternTerm, Sym, Value
-from .errors import Fail, EvalError, application_error, runtime_error, type_error, unsupported, where
+from .errors import Fail, application_error, runtime_error, type_error, unsupported, where
 from .operations import (
     add_constraint, arithmetic, bind, compare, construct, lookup, matches, member, to_polar, undo, unify,
 )

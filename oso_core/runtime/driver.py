@@ -13,7 +13,7 @@ from ..variable import Variable
 from .compiler import BodyCompiler, to_gen
 from .errors import EvalError, where
 from .knowledge import KnowledgeBase
-from .operations import I64_MAX, I64_MIN, add_constraint, bind, serialization_error, unify
+from .operations import I64_MAX, I64_MIN, add_constraint, serialization_error, unify
 from .scope import Scope
 from .solver import Query, check_unhandled_partials, result_bindings
 from .terms import UNBOUND, Var, deref

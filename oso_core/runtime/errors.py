@@ -53,9 +53,9 @@ class EvalError(Exception):
             if not self.frames and self.span is not None:
                 self.frames.append((self.span.text, where(self.span, None)))
             depth = len(self.frames)
-            for goal_text, where in reversed(self.frames):
+            for goal_text, location in reversed(self.frames):
                 depth -= 1
-                lines.append(f"  {depth:03}: {goal_text}\n    {where}")
+                lines.append(f"  {depth:03}: {goal_text}\n    {location}")
             trace = "\n".join(lines) + "\n"
             details["stack_trace"] = trace
             text = f"{trace}\n{text}"

@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator, Optional
 
 from .. import exceptions as exc
-from ..expression import Expression, Pattern
-from ..frontend.syntax import ListTerm, PatternTerm, Rule, Sym, Value
-from .compiler import CONST, DET, GEN, SLOT, BodyCompiler, CallSite
+from ..expression import Expression
+from ..frontend.syntax import PatternTerm, Rule, Sym
+from .compiler import CONST, DET, BodyCompiler, CallSite
 from .errors import EvalError, Fail, runtime_error
 from .operations import matches, undo, unify
 from .scope import Scope

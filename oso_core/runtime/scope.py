@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional
 
-from ..frontend.syntax import CallTerm, DictTerm, ListTerm, Node, Op, PatternTerm, Sym, Value
+from ..frontend.syntax import CallTerm, DictTerm, ListTerm, Node, Op, PatternTerm, Sym
 
 
 class Scope:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Optional
 
 from .. import exceptions as exc
 from ..expression import Expression, Pattern
@@ -15,7 +15,7 @@ from .errors import EvalError, runtime_error
 from .knowledge import KnowledgeBase
 from .operations import add_constraint, free_vars, undo
 from .tracing import tracer_from_env
-from .terms import SERIALS, UNBOUND, RestList, Var, deref, render_term
+from .terms import SERIALS, RestList, Var, deref, render_term
 
 DEFAULT_TIMEOUT_MS = 30_000
 _NEGATED = {"Unify": "Neq", "Eq": "Neq", "Neq": "Unify", "Lt": "Geq", "Leq": "Gt", "Gt": "Leq", "Geq": "Lt"}
