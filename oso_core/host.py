@@ -145,13 +145,13 @@ class Host:
 
     def make_instance(self, name: str, args: list, kwargs: dict, id: Optional[int] = None) -> Any:
         cls = self.get_class(name)
-        from .exceptions import InvalidConstructorError
+        if not callable(cls):
+            from .exceptions import InvalidConstructorError
+            raise InvalidConstructorError(f"{name} is not a constructor")
         try:
             instance = cls(*args, **kwargs)
         except Exception as e:
             raise PolarRuntimeError(f"Error constructing instance of {name}: {e}") from None
-        if not callable(cls):
-            raise InvalidConstructorError(f"{name} is not a constructor")
         self.cache_instance(instance, id)
         return instance
 

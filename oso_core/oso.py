@@ -6,8 +6,7 @@ import os
 from typing import Any, Callable
 
 from .exceptions import ForbiddenError, NotFoundError, OsoError
-from .polar import Polar, _NEEDS_CONVERSION
-from .runtime.driver import first_solution
+from .polar import Polar
 from .variable import Variable
 
 __version__ = "0.27.3"
@@ -39,13 +38,7 @@ class Oso(Polar):
 
     def is_allowed(self, actor: Any, action: Any, resource: Any) -> bool:
         """True if `allow(actor, action, resource)` has a result."""
-        kb = self._kb
-        if kb.version != self.host.version:
-            kb = self._current_kb()
-        if (type(actor) in _NEEDS_CONVERSION or type(action) in _NEEDS_CONVERSION
-                or type(resource) in _NEEDS_CONVERSION):
-            return self.query_rule_once("allow", actor, action, resource)
-        return first_solution(kb, "allow", [actor, action, resource])
+        return self._holds("allow", [actor, action, resource])
 
     def authorize(self, actor: Any, action: Any, resource: Any, *, check_read: bool = True) -> None:
         """Raise `not_found_error()` or `forbidden_error()` unless the action is allowed."""
@@ -57,12 +50,12 @@ class Oso(Polar):
 
     def authorize_request(self, actor: Any, request: Any) -> None:
         """Raise `forbidden_error()` unless `allow_request(actor, request)` holds."""
-        if not self.query_rule_once("allow_request", actor, request):
+        if not self._holds("allow_request", [actor, request]):
             raise self.forbidden_error()
 
     def authorize_field(self, actor: Any, action: Any, resource: Any, field: Any) -> None:
         """Raise `forbidden_error()` unless `allow_field(actor, action, resource, field)` holds."""
-        if not self.query_rule_once("allow_field", actor, action, resource, field):
+        if not self._holds("allow_field", [actor, action, resource, field]):
             raise self.forbidden_error()
 
     def authorized_actions(self, actor: Any, resource: Any, allow_wildcard: bool = False) -> set:

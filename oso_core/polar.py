@@ -11,9 +11,15 @@ from . import exceptions as exc
 from .exceptions import InlineQueryFailedError, PolarRuntimeError
 from .frontend.source import Source
 from .host import Host, new_host
+from .expression import Expression, Pattern
+from .partial import TypeConstraint
 from .predicate import Predicate
+from .variable import Variable
 from .runtime.driver import first_solution, prepare_predicate, prepare_term, run_query
 from .runtime.knowledge import KnowledgeBase
+
+# Argument types that must be converted to terms before solving (the rest are terms as they are).
+_NEEDS_CONVERSION = (Variable, list, dict, Predicate, Expression, TypeConstraint, Pattern, int)
 
 MULTIPLE_LOAD_MESSAGE = "Cannot load additional Polar code -- all Polar code must be loaded at the same time."
 LOAD_FILE_DEPRECATION = (
@@ -94,8 +100,7 @@ class Polar:
             return
         for inline in reversed(program.inline_queries):
             prepared = prepare_term(self._current_kb(), inline.term)
-            found = any(True for _ in _first(run_query(prepared)))
-            if not found:
+            if next(run_query(prepared), None) is None:
                 span = inline.term.span
                 text = span.text if span is not None else str(inline.term)
                 location = span.source.short_context(span.start) if span is not None else ""
@@ -171,11 +176,17 @@ class Polar:
 
     def query_rule_once(self, name: str, *args: Any, **kwargs: Any) -> bool:
         """Does `name(*args)` have at least one result?"""
-        if not kwargs and not any(type(a) in _NEEDS_CONVERSION for a in args):
-            return first_solution(self._current_kb(), name, list(args))
-        for _ in self.query_rule(name, *args, **kwargs):
-            return True
-        return False
+        if kwargs:
+            return next(self.query_rule(name, *args, **kwargs), None) is not None
+        return self._holds(name, list(args))
+
+    def _holds(self, name: str, args: list) -> bool:
+        """Does `name(args)` hold? Arguments that are terms as they are skip the conversion and
+        result machinery of `query` (the `is_allowed` hot path)."""
+        for a in args:
+            if type(a) in _NEEDS_CONVERSION:
+                return next(self.query(Predicate(name, args)), None) is not None
+        return first_solution(self._current_kb(), name, args)
 
     def repl(self, files: Optional[list] = None) -> None:
         """Interactive query loop (`query> `) over the loaded policy."""
@@ -188,18 +199,6 @@ class Polar:
         return self.host.adapter is not None
 
 
-def _first(results: Iterable[dict]) -> Iterable[dict]:
-    for r in results:
-        yield r
-        return
-
-
-from .expression import Expression, Pattern  # noqa: E402
-from .partial import TypeConstraint  # noqa: E402
-from .variable import Variable  # noqa: E402
-
-# Argument types that must be converted to terms before solving (the rest are terms as they are).
-_NEEDS_CONVERSION = (Variable, list, dict, Predicate, Expression, TypeConstraint, Pattern, int)
 
 
 def read_policy_files(filenames: Iterable[Union[str, Path]]) -> list[Source]:

@@ -1838,3 +1838,14 @@ def test_python_type_error_in_comparison_names_the_classes():
     err = query_error('x = new Special() and x < "s"', classes=[Special])
     exact(err, E.PolarRuntimeError)
     assert re.fullmatch(r"External operation '<class '[\w.]*Special'> Lt <class 'str'>' failed\.", err.message), err.message
+
+
+def test_variable_key_lookup_enumerates_dictionary_keys_anywhere_in_a_goal():
+    assert results("y = {b: 2, a: 1}.(k)") == [{"y": 1, "k": "a"}, {"y": 2, "k": "b"}]
+    assert results("x = {a: true} and x.(k)") == [{"x": {"a": True}, "k": "a"}]
+
+
+@pytest.mark.parametrize("query", ["x = [1] and x.(k)", "x = [1] and y = x.(k)", "x = 1 and y = x.(k)"])
+def test_variable_key_lookup_on_a_non_dictionary_is_a_type_error(query):
+    err = query_error(query, exc=E.PolarTypeError)
+    assert 'Type error: cannot look up field Variable(Symbol("k")) on an external instance' in err.message

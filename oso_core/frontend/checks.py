@@ -157,6 +157,17 @@ class RuleScanner:
         self._exempt[name] = exempt
         return exempt
 
+    def _occurrence(self, name: str, node: Node, is_rest: bool) -> bool:
+        """Count one occurrence of a name (the Sym case in `_terms` inlines this for speed);
+        returns whether the name is exempt from the singleton check."""
+        exempt = self._exempt.get(name)
+        if exempt is None:
+            exempt = self._is_exempt(name)
+        if not exempt:
+            seen = self._facts.occurrences
+            seen[name] = None if name in seen else (node, is_rest)
+        return exempt
+
     def _terms(self, nodes: Iterable[Node], goal_hides: bool, hidden: bool, on_op_path: bool) -> None:
         # Sibling terms, leaves handled inline (most terms are leaves; a call each would dominate).
         # `hidden`: the terms sit inside a `.` or `new` in legacy's rewritten rule, so calls in them
@@ -196,13 +207,8 @@ class RuleScanner:
                     inner_hidden = True
                 self._terms(args, inner_goal_hides, inner_hidden, on_op_path)
             elif type(node) is PatternTerm:
-                tag = node.tag
-                if tag is not None:
-                    exempt = exempt_names.get(tag)
-                    if exempt is None:
-                        exempt = self._is_exempt(tag)
-                    if not exempt:
-                        seen[tag] = None if tag in seen else (node, False)
+                if node.tag is not None:
+                    self._occurrence(node.tag, node, False)
                 if node.fields:
                     self._terms(node.fields.values(), goal_hides, hidden, False)
             elif type(node) is CallTerm:
@@ -217,15 +223,8 @@ class RuleScanner:
             elif type(node) is ListTerm:
                 self._terms(node.items, goal_hides, hidden, False)
                 rest = node.rest
-                if rest is not None:
-                    name = rest.name
-                    exempt = exempt_names.get(name)
-                    if exempt is None:
-                        exempt = self._is_exempt(name)
-                    if not exempt:
-                        seen[name] = None if name in seen else (rest, True)
-                    elif name == "_":
-                        facts.temporaries += 1
+                if rest is not None and self._occurrence(rest.name, rest, True) and rest.name == "_":
+                    facts.temporaries += 1
             elif type(node) is DictTerm:
                 self._terms(node.fields.values(), goal_hides, hidden, False)
 

@@ -167,7 +167,7 @@ class BodyCompiler:
                         return obj[name]
                     except KeyError:
                         raise Fail from None
-                if t in _NOT_PLAIN_HOST or q.has_relations:
+                if t in _NOT_PLAIN_HOST:
                     return lookup(q, obj, name, None, None, span)
                 # A plain host object: read the attribute (the hot path of most policies).
                 try:
@@ -193,8 +193,8 @@ class BodyCompiler:
     def goal(self, node: Any) -> tuple:
         if isinstance(node, Op):
             if node.op not in _CONNECTIVES:
-                keyed = [d for a in node.args for d in _keyed_dots(a, self.scope)]
-                if keyed and not (node.op == "Dot" and keyed[0] is node):
+                keyed = _keyed_dots(node, self.scope)
+                if keyed:
                     return self.enumerating(keyed, self.op_goal(node))
             return self.op_goal(node)
         if isinstance(node, CallTerm):
@@ -304,8 +304,6 @@ class BodyCompiler:
                     except Fail:
                         return False
                 return (DET, dot3)
-            if isinstance(args[1], Sym) and self.scope.is_variable(args[1]):
-                return self.dot_enumerate_goal(node)
             return (DET, self.truthy_goal(self.dot_value(node), span))
         if op == "New":
             get = self.op_value(node)
@@ -423,44 +421,23 @@ class BodyCompiler:
     def _enumerate_keys(self, dot: Op, inner: Callable) -> Callable:
         base = self.fn(self.value(dot.args[0]))
         key = self.fn(self.value(dot.args[1]))
+        key_node = dot.args[1]
 
         def each_key(q: Any, env: list) -> Any:
             k = deref(key(q, env))
-            obj = deref(base(q, env)) if type(k) is Var else None
-            if type(obj) is not dict:
+            if type(k) is not Var:
                 yield from inner(q, env)
                 return
+            obj = deref(base(q, env))
+            if type(obj) is not dict:
+                raise type_error(f'cannot look up field Variable(Symbol("{key_node}")) on an external instance',
+                                 key_node.span)
             for name in sorted(obj):
                 mark = len(q.trail)
                 if bind(q, k, name):
                     yield from inner(q, env)
                 undo(q, mark)
         return each_key
-
-    def dot_enumerate_goal(self, node: Op) -> tuple:
-        """`d.(k)` with k unbound: each key of the dictionary (a goal with several solutions)."""
-        base = self.fn(self.value(node.args[0]))
-        key = self.fn(self.value(node.args[1]))
-        span = node.span
-        truthy = self.truthy_goal(self.dot_value(node), span)
-
-        def enumerate_keys(q: Any, env: list) -> Any:
-            k = deref(key(q, env))
-            if type(k) is not Var:
-                mark = len(q.trail)
-                if truthy(q, env):
-                    yield
-                undo(q, mark)
-                return
-            obj = deref(base(q, env))
-            if type(obj) is not dict:
-                raise type_error(f"can only enumerate the keys of a dictionary, this is {render_term(obj)}", span)
-            for name in sorted(obj):
-                mark = len(q.trail)
-                if bind(q, k, name) and truthy(q, env):
-                    yield
-                undo(q, mark)
-        return (GEN, enumerate_keys)
 
     def call_goal(self, node: CallTerm) -> tuple:
         span = node.span

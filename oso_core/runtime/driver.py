@@ -11,14 +11,13 @@ from ..frontend.syntax import CallTerm, DictTerm, ListTerm, Op, PatternTerm, Sym
 from ..predicate import Predicate
 from ..variable import Variable
 from .compiler import BodyCompiler, to_gen
-from .errors import EvalError, where
+from .errors import STACK_OVERFLOW, EvalError, where
 from .knowledge import KnowledgeBase
 from .operations import I64_MAX, I64_MIN, add_constraint, serialization_error, unify
 from .scope import Scope
 from .solver import Query, check_unhandled_partials, result_bindings
 from .terms import UNBOUND, Var, deref
 
-StackOverflowMessage = "Goal stack overflow! MAX_GOALS = 10000"
 
 
 class PreparedQuery:
@@ -122,7 +121,7 @@ def run_query(prepared: PreparedQuery, *, bindings: Optional[dict] = None,
     except EvalError as e:
         raise public_error(e, prepared) from None
     except RecursionError:
-        raise exc.StackOverflowError(StackOverflowMessage) from None
+        raise exc.StackOverflowError(STACK_OVERFLOW) from None
 
 
 def _result_text(bindings: dict) -> str:
@@ -146,7 +145,7 @@ def first_solution(kb: KnowledgeBase, name: str, args: list) -> bool:
     except EvalError as e:
         raise public_error(e, None) from None
     except RecursionError:
-        raise exc.StackOverflowError(StackOverflowMessage) from None
+        raise exc.StackOverflowError(STACK_OVERFLOW) from None
 
 
 def public_error(e: EvalError, prepared: Optional[PreparedQuery]) -> exc.OsoError:

@@ -17,9 +17,6 @@ class Fail(Exception):
     """Internal: this goal fails (e.g. a dictionary has no such key). Never escapes a goal."""
 
 
-FAIL = Fail()
-
-
 class EvalError(Exception):
     """Internal error with its kind, message, source span and the rule-call trace so far."""
 
@@ -60,6 +57,9 @@ class EvalError(Exception):
             details["stack_trace"] = trace
             text = f"{trace}\n{text}"
         return self.cls(text, details)
+
+
+STACK_OVERFLOW = "Goal stack overflow! MAX_GOALS = 10000"  # legacy's text, kept for compatibility
 
 
 def where(span: Optional[Span], rule_name: Optional[str]) -> str:

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Iterator, Optional
 from .. import exceptions as exc
 from ..expression import Expression, Pattern
 from ..predicate import Predicate
-from .errors import FAIL, application_error, runtime_error, type_error, unsupported
+from .errors import Fail, application_error, runtime_error, type_error, unsupported
 from .terms import PRIMITIVES, SPECIAL, UNBOUND, RestList, Var, deref, render_term, rust_debug
 
 I64_MIN = -(2 ** 63)
@@ -135,7 +135,7 @@ def resolve(q: Any, t: Any) -> Any:
             return t if base is t.args[0] else Expression("Dot", [base, t.args[1]])
         try:
             return lookup(q, base, t.args[1], None, None, None)
-        except type(FAIL):
+        except Fail:
             return _NoValue
     return t
 
@@ -328,7 +328,7 @@ def _arith_error(q: Any, a: Any, b: Any, sym: str, span: Any, name: str = "_temp
 # Lookups and calls on host values ----------------------------------------------------------------
 
 def lookup(q: Any, obj: Any, field: Any, args: Optional[list], kwargs: Optional[dict], span: Any) -> Any:
-    """`obj.field` or `obj.field(args, kwargs)`. Raises FAIL for a missing dictionary key."""
+    """`obj.field` or `obj.field(args, kwargs)`. Raises Fail for a missing dictionary key."""
     obj = deref(obj)
     to = type(obj)
     if to is dict and args is None:
@@ -338,7 +338,7 @@ def lookup(q: Any, obj: Any, field: Any, args: Optional[list], kwargs: Optional[
         try:
             return obj[key]
         except KeyError:
-            raise FAIL from None
+            raise Fail from None
     if to is Var or to is Expression:
         if args is not None:
             raise unsupported(f"cannot call method on unbound variable {render_term(obj)}", span)
@@ -346,9 +346,6 @@ def lookup(q: Any, obj: Any, field: Any, args: Optional[list], kwargs: Optional[
     if to is bool:
         raise type_error(f"can only perform lookups on dicts and instances, this is {render_term(obj)}", span)
     name = deref(field)
-    fetch = q.relation_fetch(obj, name) if q.has_relations else None
-    if fetch is not None:
-        return fetch()
     try:
         attr = getattr(obj, name)
     except AttributeError as e:

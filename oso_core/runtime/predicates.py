@@ -17,7 +17,7 @@ from .. import exceptions as exc
 from ..expression import Expression
 from ..frontend.syntax import PatternTerm, Rule, Sym
 from .compiler import CONST, DET, BodyCompiler, CallSite
-from .errors import EvalError, Fail, runtime_error
+from .errors import STACK_OVERFLOW, EvalError, Fail, runtime_error
 from .operations import matches, undo, unify
 from .scope import Scope
 from .terms import PRIMITIVES, SPECIAL, UNBOUND, Var, deref
@@ -308,26 +308,24 @@ class CompiledPredicate:
         tracer.log("APPLICABLE_RULES:", depth + 1)
         for rule, _, _ in selected:
             tracer.log(f"{rule.rule.head_str()}{_location(rule.rule)}", depth + 2)
-        q.trace_selection = selected
         tracer.depth = depth + 2
         try:
-            yield from self._solve(q, args, site)
+            yield from self._solve(q, args, site, selected)
         finally:
             tracer.depth = depth
 
-    def _solve(self, q: Any, args: list, site: Optional[CallSite]) -> Iterator[None]:
+    def _solve(self, q: Any, args: list, site: Optional[CallSite],
+               selected: Optional[list] = None) -> Iterator[None]:
         q.calls += 1
         if q.calls & 1023 == 0:
             q.check_time()
         q.depth += 1
         if q.depth > q.max_depth and q.depth > q.refresh_max_depth():
             q.depth -= 1
-            raise runtime_error("Goal stack overflow! MAX_GOALS = 10000", None, exc.StackOverflowError)
+            raise runtime_error(STACK_OVERFLOW, None, exc.StackOverflowError)
         trail = q.trail
-        selected = self.select(q, args)
-        if q.tracer is not None:
-            selected = q.trace_selection or selected
-            q.trace_selection = None
+        if selected is None:
+            selected = self.select(q, args)
         try:
             for rule, fast, mult in selected:
                 if q.tracer is not None:

@@ -31,8 +31,7 @@ class Query:
     """One evaluation: trail, counters and the snapshot it runs against."""
 
     __slots__ = ("kb", "host", "trail", "calls", "depth", "max_depth", "started", "timeout_ms",
-                 "partial", "counter", "messages", "has_relations", "tracer", "constrained", "built",
-                 "trace_selection")
+                 "partial", "counter", "tracer", "constrained", "built")
 
     def __init__(self, kb: KnowledgeBase, partial: bool = False) -> None:
         self.kb = kb
@@ -45,10 +44,7 @@ class Query:
         self.timeout_ms: Optional[int] = None
         self.partial = partial
         self.counter = 0
-        self.messages: Optional[list] = None
-        self.has_relations = False
         self.tracer = tracer_from_env()
-        self.trace_selection: Optional[list] = None
         self.constrained = False
         self.built: Optional[dict] = None   # id -> (instance, `new` text) for messages
 
@@ -115,9 +111,6 @@ class Query:
         ca = self.host_class(a, None)
         cb = self.host_class(b, None)
         return issubclass(ca, cb) or issubclass(cb, ca)
-
-    def relation_fetch(self, obj: Any, name: str) -> Optional[Callable]:
-        return None
 
     # Negation --------------------------------------------------------------------------------
 

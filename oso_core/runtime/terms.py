@@ -64,7 +64,6 @@ class RestList:
         return render_term(self)
 
 
-Call = Predicate
 
 # Exact types Polar treats as primitives; everything else is a host instance.
 PRIMITIVES = frozenset((bool, int, float, str, list, dict))
@@ -78,27 +77,6 @@ def deref(t: Any) -> Any:
             return t
         t = r
     return t
-
-
-def is_host(t: Any) -> bool:
-    tt = type(t)
-    return tt not in PRIMITIVES and tt not in SPECIAL
-
-
-def is_ground(t: Any) -> bool:
-    t = deref(t)
-    tt = type(t)
-    if tt is Var or tt is RestList or tt is Expression:
-        return False
-    if tt is list:
-        return all(is_ground(x) for x in t)
-    if tt is dict:
-        return all(is_ground(x) for x in t.values())
-    return True
-
-
-def host_repr(value: Any, class_name: Optional[str] = None) -> str:
-    return f"{value!r} TYPE `{class_name or 'UNKNOWN'}`"
 
 
 def render_term(t: Any, names: Optional[dict] = None) -> str:
