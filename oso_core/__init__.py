@@ -10,9 +10,11 @@ from .polar import Polar
 from .predicate import Predicate
 from .variable import Variable
 from .data_filtering import Relation
+from .data import Condition, DataFilter, Projection
 from .query import Query, QueryResult
 
 __all__ = [
     "Oso", "Polar", "OsoError", "AuthorizationError", "ForbiddenError", "NotFoundError",
     "Predicate", "Relation", "Variable", "Expression", "Pattern", "Query", "QueryResult",
+    "DataFilter", "Condition", "Projection",
 ]

@@ -55,6 +55,7 @@ class Host:
         self.accept_expression = False
         self._next_id = 1
         self._mro_cache: dict[str, tuple[str, ...]] = {}
+        self._relations_cache: dict = {}
         self.get_field = self._default_get_field
 
     # Registration ----------------------------------------------------------------------------
@@ -212,6 +213,7 @@ class Host:
         other.constants = dict(self.constants)
         other.instances = dict(self.instances)
         other._mro_cache = {}
+        other._relations_cache = {}
         return other
 
     def _default_get_field(self, cls: type, field_name: str) -> type:
@@ -222,13 +224,32 @@ class Host:
         if user_type is None:
             raise PolarRuntimeError(f"No type information for Python class {cls.__name__}")
         if field_name not in user_type.fields:
-            raise PolarRuntimeError(f"No field {field_name} on {user_type.name}")
+            discovered = self.discovered_relations(cls).get(field_name)
+            if discovered is None:
+                raise PolarRuntimeError(f"No field {field_name} on {user_type.name}")
+            kind, target = discovered[0], discovered[1]
+            return target if kind == "one" else list
         declared = user_type.fields[field_name]
         if isinstance(declared, Relation):
             if declared.kind == "one":
                 return self.get_class(declared.other_type)
             return list
         return declared
+
+
+    def discovered_relations(self, cls: type) -> dict:
+        """Relations the data-filtering adapter finds on `cls` (ORM relationships), cached."""
+        finder = getattr(self.adapter, "relations_of", None)
+        if finder is None:
+            return {}
+        cache = self._relations_cache
+        if cache.get("adapter") is not self.adapter:
+            cache.clear()
+            cache["adapter"] = self.adapter
+        found = cache.get(cls)
+        if found is None:
+            found = cache[cls] = dict(finder(cls))
+        return found
 
 
 builtin_id = id

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
+import warnings
 from typing import Any, Callable
 
 from .exceptions import ForbiddenError, NotFoundError, OsoError
+from .filtering import build_filter_plan
+from .filtering.legacy import data_filter_from_plan
 from .polar import Polar
 from .variable import Variable
 
@@ -16,6 +20,14 @@ _WILDCARD_ERROR = """The result of {method}() contained an
                         {what}, but allow_wildcard was set to False. To fix,
                         set allow_wildcard to True and compare with the "*"
                         string."""
+
+_LEGACY_FUNCTIONS_ERROR = (
+    "{method}() uses a data-filtering adapter, and none is set. The build_query, exec_query and "
+    "combine_query functions passed to register_class are the oso 0.25 API, which was replaced by "
+    "adapters: remove them and call oso.set_data_filtering_adapter(adapter) with an adapter for "
+    "your store (oso_core.data.adapter.sqlalchemy_adapter.SqlAlchemyAdapter(session), "
+    "oso_core.data.adapter.django_adapter.DjangoAdapter(), or your own DataAdapter subclass with "
+    "build_query(filter) and execute_query(query)). See docs/data-filtering.md.")
 
 TRACING_BANNER = ("Polar tracing enabled. Get help with traces from our engineering team: "
                   "https://help.osohq.com/trace")
@@ -88,3 +100,40 @@ class Oso(Polar):
     def set_data_filtering_adapter(self, adapter: Any) -> None:
         """Use `adapter` to build and run data-filtering queries."""
         self.host.adapter = adapter
+        self.host.version += 1   # discovered relations may change typed paths: recompile
+
+    def authorized_query(self, actor: Any, action: Any, resource_cls: type) -> Any:
+        """A query of the adapter's store selecting the `resource_cls` rows the actor may `action`."""
+        adapter = self._filtering_adapter("authorized_query", resource_cls)
+        plan = build_filter_plan(self, actor, action, resource_cls)
+        if os.environ.get("POLAR_EXPLAIN"):
+            print(plan.describe(), file=sys.stderr)
+        if hasattr(adapter, "build_query_from_plan"):
+            return adapter.build_query_from_plan(plan)
+        return adapter.build_query(data_filter_from_plan(plan, self.host, adapter))
+
+    def authorized_resources(self, actor: Any, action: Any, resource_cls: type) -> list:
+        """The `resource_cls` objects the actor may `action`, fetched with one query."""
+        query = self.authorized_query(actor, action, resource_cls)
+        return self.host.adapter.execute_query(query)
+
+    def new_authorized_query(self, actor: Any, action: Any, resource_cls: type) -> Any:
+        """Legacy low-level name of `authorized_query`."""
+        return self.authorized_query(actor, action, resource_cls)
+
+    def _filtering_adapter(self, method: str, resource_cls: type) -> Any:
+        adapter = self.host.adapter
+        legacy = self.host.legacy_query_functions
+        if adapter is None:
+            if legacy:
+                raise OsoError(_LEGACY_FUNCTIONS_ERROR.format(method=method))
+            raise OsoError(f"{method}() needs a data-filtering adapter, and none is set. Call "
+                           f"oso.set_data_filtering_adapter(adapter) first, e.g. with "
+                           f"oso_core.data.adapter.sqlalchemy_adapter.SqlAlchemyAdapter(session) or "
+                           f"oso_core.data.adapter.django_adapter.DjangoAdapter().")
+        if legacy:
+            warnings.warn("build_query, exec_query and combine_query passed to register_class are "
+                          "ignored: the data-filtering adapter set with set_data_filtering_adapter() "
+                          "builds and runs the queries. Remove them from register_class.",
+                          DeprecationWarning, stacklevel=3)
+        return adapter

@@ -195,6 +195,17 @@ class Polar:
 
     # Data filtering plumbing (see oso_core.data) -------------------------------------------------
 
+    def partial_query(self, actor: Any, action: Any, resource_cls: type) -> list:
+        """Results of `allow(actor, action, resource)` with `resource` an unbound `resource_cls`
+        row: `[{"bindings": {"resource": Expression or value}}]` (data-filtering plumbing)."""
+        name = self.host.class_name(resource_cls)
+        if name is None:
+            raise exc.UnregisteredClassError(f"Cannot filter {resource_cls!r}: register it with `register_class` first.")
+        resource = Variable("resource")
+        seed = Expression("And", [Expression("Isa", [resource, Pattern(name, {})])])
+        return [{"bindings": {"resource": r["bindings"]["resource"]}} for r in self.query_rule(
+            "allow", actor, action, resource, bindings={"resource": seed}, accept_expression=True)]
+
     def is_new_data_filtering_configured(self) -> bool:
         return self.host.adapter is not None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ..frontend.syntax import Rule
+from ..data_filtering import Relation
 from ..host import Host
 from .predicates import CompiledPredicate
 
@@ -31,6 +32,13 @@ class KnowledgeBase:
         resources = tuple(program.resources) if program is not None else ()
         self.unions: dict[str, tuple[str, ...]] = {"Actor": actors, "Resource": resources}
         self.class_cache: dict[str, Any] = {}
+        # Declared Relation fields are read through the data-filtering adapter (legacy behaviour).
+        self.relation_fields: dict[type, dict] = {}
+        for key, user_type in host.types.items():
+            if isinstance(key, str):
+                rels = {f: r for f, r in user_type.fields.items() if isinstance(r, Relation)}
+                if rels:
+                    self.relation_fields[user_type.cls] = rels
 
     @property
     def has_rules(self) -> bool:

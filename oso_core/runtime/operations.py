@@ -81,6 +81,14 @@ def free_vars(t: Any, out: Optional[list] = None) -> list:
     return out
 
 
+def note_origin(q: Any, expr: Expression, span: Any) -> Expression:
+    """Remember where a constraint on a partial was written (data-filtering errors cite it)."""
+    origins = q.origins
+    if origins is not None and span is not None:
+        origins[id(expr)] = (expr, span)
+    return expr
+
+
 def is_partial_term(t: Any) -> bool:
     tt = type(t)
     return tt is Var or tt is Expression
@@ -109,6 +117,8 @@ def recheck(q: Any, c: Expression) -> bool:
     if op in _ARITH:
         value = arithmetic(q, op, resolve(q, args[0]), resolve(q, args[1]), None)
         return unify(q, value, args[2])
+    if op == "InSet" and q.tabling is not None:
+        return q.tabling.holds(q, c)
     if op == "Not":
         mark = len(q.trail)
         ok = recheck(q, args[0])
@@ -259,7 +269,7 @@ def compare(q: Any, op: str, a: Any, b: Any, span: Any) -> bool:
     if ta is tb and (ta is str or ta is int or ta is float):
         return _COMPARE[op](a, b)
     if ta is Var or tb is Var or ta is Expression or tb is Expression:
-        add_constraint(q, Expression(op, [a, b]))
+        add_constraint(q, note_origin(q, Expression(op, [a, b]), span))
         return True
     a_host = ta not in PRIMITIVES and ta not in SPECIAL
     b_host = tb not in PRIMITIVES and tb not in SPECIAL
@@ -286,7 +296,7 @@ def arithmetic(q: Any, op: str, a: Any, b: Any, span: Any, result_name: str = "_
     tb = type(b)
     if ta is Var or tb is Var or ta is Expression or tb is Expression:
         result = q.fresh_var(result_name)
-        add_constraint(q, Expression(op, [a, b, result]))
+        add_constraint(q, note_origin(q, Expression(op, [a, b, result]), span))
         return result
     if ta not in _NUMBER or tb not in _NUMBER:
         raise unsupported(f"unsupported arithmetic operands: {q.render(a)}{_ARITH[op]}{q.render(b)} = "
@@ -342,10 +352,13 @@ def lookup(q: Any, obj: Any, field: Any, args: Optional[list], kwargs: Optional[
     if to is Var or to is Expression:
         if args is not None:
             raise unsupported(f"cannot call method on unbound variable {render_term(obj)}", span)
-        return Expression("Dot", [obj, deref(field)])
+        return note_origin(q, Expression("Dot", [obj, deref(field)]), span)
     if to is bool:
         raise type_error(f"can only perform lookups on dicts and instances, this is {render_term(obj)}", span)
     name = deref(field)
+    relations = q.kb.relation_fields.get(to)
+    if relations is not None and args is None and name in relations:
+        return to_polar(_fetch_relation(q, obj, name, relations[name], span))
     try:
         attr = getattr(obj, name)
     except AttributeError as e:
@@ -357,6 +370,14 @@ def lookup(q: Any, obj: Any, field: Any, args: Optional[list], kwargs: Optional[
     if kwargs:
         return to_polar(attr(*[to_python(q, a) for a in args], **{k: to_python(q, v) for k, v in kwargs.items()}))
     return to_polar(attr(*[to_python(q, a) for a in args]))
+
+
+def _fetch_relation(q: Any, obj: Any, name: str, relation: Any, span: Any) -> Any:
+    from ..filtering.fetch import RelationFetchError, fetch_related
+    try:
+        return fetch_related(q.host, obj, name, relation)
+    except RelationFetchError as e:
+        raise application_error(str(e), span) from None
 
 
 def to_polar(v: Any) -> Any:
@@ -421,7 +442,7 @@ def member(q: Any, item: Any, coll: Any, span: Any) -> Iterator[None]:
         yield from unify_each(q, item, ([k, coll[k]] for k in sorted(coll)))
         return
     if tc is Var or tc is Expression:
-        add_constraint(q, Expression("In", [item, coll]))
+        add_constraint(q, note_origin(q, Expression("In", [item, coll]), span))
         yield
         return
     if tc is bool or tc is int or tc is float:
@@ -486,6 +507,36 @@ def matches(q: Any, value: Any, pattern: Any) -> bool:
     return unify(q, value, deref(pattern))
 
 
+def path_matches(q: Any, path: Expression, tag: str) -> bool:
+    """Can `base.f1...fn` be a `tag`? Decided from the base's type and the field types
+    (`register_class` fields or adapter-discovered relations), as legacy's isa_with_path."""
+    fields = []
+    t = path
+    while type(t) is Expression and t.operator == "Dot" and len(t.args) == 2:
+        fields.append(deref(t.args[1]))
+        t = deref(t.args[0])
+    if type(t) is not Var or not all(type(f) is str for f in fields):
+        return True
+    base = None
+    for c in t.cons or ():
+        if c.operator == "Isa" and deref(c.args[0]) is t and type(c.args[1]) is Pattern and c.args[1].tag:
+            base = c.args[1].tag
+    if base is None or base in ("Actor", "Resource"):
+        return True
+    host = q.host
+    cls = q.host_class(base, None)
+    for f in reversed(fields):
+        try:
+            cls = host.get_field(cls, f)
+        except exc.PolarRuntimeError as e:
+            raise runtime_error(str(e)) from None
+        if not isinstance(cls, type):
+            return True
+    if tag in ("Actor", "Resource") and tag not in q.kb.constants:
+        return any(issubclass(cls, q.host_class(m, None)) for m in q.union_members(tag))
+    return issubclass(cls, q.host_class(tag, None))
+
+
 def constrain_isa(q: Any, value: Any, pattern: Pattern) -> bool:
     """Record `value matches Tag{...}` on an unbound value, failing if the type conflicts."""
     if type(value) is Var and not value.cons and not pattern.fields:
@@ -495,6 +546,8 @@ def constrain_isa(q: Any, value: Any, pattern: Pattern) -> bool:
         q.trail.append((value, None))
         value.cons = (Expression("Isa", [value, pattern if pattern.tag is not None else Pattern(None, {})]),)
         return True
+    if pattern.tag is not None and type(value) is Expression and not path_matches(q, value, pattern.tag):
+        return False
     if pattern.tag is not None and type(value) is Var and value.cons:
         for c in value.cons:
             if c.operator == "Isa" and deref(c.args[0]) is value and type(c.args[1]) is Pattern:

@@ -293,6 +293,14 @@ class CompiledPredicate:
         """Each solution of `name(args)`, bindings in place while suspended."""
         if self.undefined:
             raise runtime_error(f"Query for undefined rule `{self.name}`")
+        if q.tabling is not None and q.tabling.is_recursive(self):
+            return q.tabling.call(q, self, args, site)
+        if q.tracer is not None:
+            return self._solve_traced(q, args, site)
+        return self._solve(q, args, site)
+
+    def solve_untabled(self, q: Any, args: list, site: Optional[CallSite]) -> Iterator[None]:
+        """`solve` for a call the tabling layer decided to evaluate inline."""
         if q.tracer is not None:
             return self._solve_traced(q, args, site)
         return self._solve(q, args, site)

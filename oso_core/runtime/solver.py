@@ -31,7 +31,7 @@ class Query:
     """One evaluation: trail, counters and the snapshot it runs against."""
 
     __slots__ = ("kb", "host", "trail", "calls", "depth", "max_depth", "started", "timeout_ms",
-                 "partial", "counter", "tracer", "constrained", "built")
+                 "partial", "counter", "tracer", "constrained", "built", "tabling", "origins")
 
     def __init__(self, kb: KnowledgeBase, partial: bool = False) -> None:
         self.kb = kb
@@ -47,6 +47,8 @@ class Query:
         self.tracer = tracer_from_env()
         self.constrained = False
         self.built: Optional[dict] = None   # id -> (instance, `new` text) for messages
+        self.tabling: Any = None             # data filtering: recursive calls become row sets
+        self.origins: Optional[dict] = None  # data filtering: id(constraint) -> (it, source span)
 
     # Variables -------------------------------------------------------------------------------
 
@@ -129,7 +131,11 @@ class Query:
             alternatives.append(changes)
         undo(self, mark)
         for changes in alternatives:
-            if len(changes) == 1:
+            if _has_local_vars(changes, newest):
+                # G introduced variables (`x in r.items and x.a = 1`): they are existential
+                # inside the negation, so it must stay one `not (... and ...)` to mean NOT EXISTS.
+                add_constraint(self, Expression("Not", [Expression("And", changes)]))
+            elif len(changes) == 1:
                 add_constraint(self, negated(changes[0]))
             else:
                 add_constraint(self, Expression("Or", [negated(c) for c in changes]))
@@ -156,6 +162,7 @@ class Query:
                 for c in v.cons or ():
                     if not any(c is b for b in before) and not any(c is x for x in changes):
                         changes.append(c)
+        _add_local_constraints(changes, newest)
         return changes
 
     # Output ----------------------------------------------------------------------------------
@@ -193,6 +200,22 @@ class _ClassNames:
     def constructor_text(self, value: Any) -> Optional[str]:
         entry = self.built.get(id(value)) if self.built else None
         return entry[1] if entry is not None and entry[0] is value else None
+
+
+def _add_local_constraints(changes: list, newest: int) -> None:
+    """Append the constraints of variables created inside a negation that the changes mention."""
+    i = 0
+    while i < len(changes):
+        for w in free_vars(changes[i]):
+            if w.serial > newest:
+                for c in w.cons or ():
+                    if not any(c is x for x in changes):
+                        changes.append(c)
+        i += 1
+
+
+def _has_local_vars(changes: list, newest: int) -> bool:
+    return any(w.serial > newest for c in changes for w in free_vars(c))
 
 
 def negated(c: Expression) -> Expression:
@@ -258,6 +281,11 @@ def constraint_expression(v: Var, q: Optional[Query] = None) -> Expression:
     """`And` of the constraints on `v` and on every unbound variable linked to it through a
     shared constraint, in the order they were made, with `v` written as `_this`."""
     this = Variable("_this")
+    return Expression("And", [substitute(c, v, this) for c in constraint_component(v, q)])
+
+
+def constraint_component(v: Var, q: Optional[Query] = None) -> list:
+    """The constraints of `v` and of every unbound variable linked to it, in creation order."""
     component = [v]
     members = {id(v)}
     constraints: list = []
@@ -277,7 +305,7 @@ def constraint_expression(v: Var, q: Optional[Query] = None) -> Expression:
     if len(component) > 1 and q is not None:
         order = _creation_order(q)
         constraints.sort(key=lambda c: order.get(id(c), len(order)))
-    return Expression("And", [substitute(c, v, this) for c in constraints])
+    return constraints
 
 
 def _creation_order(q: Query) -> dict:

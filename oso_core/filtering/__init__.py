@@ -1,0 +1,42 @@
+"""Data filtering: from a policy to the rows an actor may see, as one query.
+
+`build_filter_plan(polar, actor, action, cls)` partially evaluates `allow(actor, action, row)`
+for an unbound row of `cls` and turns the result into a `FilterPlan` (see `plan`), which an
+adapter compiles into one query of its store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .builder import build_plan
+from .plan import FilterPlan
+from .schema import Schema
+
+__all__ = ["FilterPlan", "build_filter_plan", "build_rule_plan"]
+
+
+def build_filter_plan(polar: Any, actor: Any, action: Any, cls: type) -> FilterPlan:
+    """The plan selecting the rows of `cls` that `allow(actor, action, row)` permits."""
+    return build_rule_plan(polar, "allow", [actor, action, ROW_ARGUMENT], cls)
+
+
+def build_rule_plan(polar: Any, rule_name: str, args: list, cls: type) -> FilterPlan:
+    """The plan for the rows of `cls` making `rule_name(args)` hold; `ROW_ARGUMENT` marks the row."""
+    from ..runtime.partial_eval import ROW, evaluate_rule
+    kb = polar._current_kb()
+    type_name = polar.host.class_name(cls)
+    if type_name is None:
+        from ..exceptions import UnregisteredClassError
+        raise UnregisteredClassError(f"Cannot filter {cls!r}: register it with `register_class` first.")
+    terms = [ROW if a is ROW_ARGUMENT else a for a in args]
+    evaluation = evaluate_rule(kb, rule_name, terms, type_name)
+    return build_plan(evaluation, cls, Schema(polar.host))
+
+
+class _RowArgument:
+    def __repr__(self) -> str:
+        return "ROW_ARGUMENT"
+
+
+ROW_ARGUMENT = _RowArgument()

@@ -1,0 +1,178 @@
+"""The filter plan: an ORM-independent description of "which rows pass", built from partial results.
+
+A plan is a condition over one *root row* (the resource being filtered). Other rows enter only
+through `Exists` (a related row, via a declared or discovered relation) or through a named,
+possibly recursive, row set (`InSet`). Adapters compile a plan to one query of their store:
+`And`/`Or`/`Not` to boolean operators, `Exists` to a correlated EXISTS subquery, `InSet` to
+`pk IN (SELECT ...)` over a (recursive) common table expression.
+
+Every condition is two-valued: adapters must compile `Compare("Neq", ...)` null-safely (a NULL
+column is *not equal* to a value, as in Polar) so that `Not` can be compiled as SQL `NOT`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+COMPARISONS = ("Eq", "Neq", "Lt", "Leq", "Gt", "Geq")
+
+
+@dataclass(frozen=True, eq=False)
+class Row:
+    """A row variable: the root row, a row introduced by `Exists`, a set member or a join row.
+
+    Identity matters (two rows of one class are different variables), so rows compare by `is`.
+    """
+
+    cls: type     # the host class (an ORM model for the bundled adapters)
+    name: str     # its registered Polar name
+    label: str    # a readable, plan-unique label ("repo", "org_1", ...) for SQL aliases and repr
+
+
+@dataclass(frozen=True)
+class RelationInfo:
+    """How `source_row.<name>` reaches rows of `target`: `source.my_field == target.other_field`."""
+
+    name: str          # the field name on the source class (e.g. "org")
+    kind: str          # "one" or "many"
+    target: type       # the related host class
+    target_name: str   # its registered name
+    my_field: str      # column on the source class
+    other_field: str   # column on the target class
+
+
+@dataclass(frozen=True)
+class Field:
+    """A column of a row; `name=None` is the row's identity (its primary key)."""
+
+    row: Row
+    name: Optional[str]
+
+
+@dataclass(frozen=True)
+class Value:
+    """An immediate value: a scalar, a list of scalars, None, or a host instance (compared by
+    primary key when the other side is a row identity)."""
+
+    value: Any
+
+
+Operand = Union[Field, Value]
+
+
+@dataclass(frozen=True)
+class Compare:
+    """`left <op> right` with op in COMPARISONS (`Eq` with a None value means IS NULL)."""
+
+    op: str
+    left: Operand
+    right: Operand
+
+
+@dataclass(frozen=True)
+class In:
+    """`item` is one of `values` (a `Value` holding a list), e.g. `r.id in [1, 2]`."""
+
+    item: Field
+    values: Value
+
+
+@dataclass(frozen=True)
+class Contains:
+    """A list-valued column holds `item`, e.g. `"x" in r.tags` for an array/JSON column."""
+
+    column: Field
+    item: Operand
+
+
+@dataclass(frozen=True)
+class Exists:
+    """Some row `row` related to `parent` through `relation` satisfies `condition`:
+    EXISTS (SELECT 1 FROM target AS row WHERE row.other_field = parent.my_field AND condition)."""
+
+    parent: Row
+    relation: RelationInfo
+    row: Row
+    condition: "Condition"
+
+
+@dataclass(frozen=True)
+class InSet:
+    """`row` (its identity) belongs to the named row set of `FilterPlan.sets`."""
+
+    row: Row
+    set_name: str
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple   # empty: true
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple   # empty: false
+
+
+@dataclass(frozen=True)
+class Not:
+    item: "Condition"
+
+
+Condition = Union[Compare, In, Contains, Exists, InSet, And, Or, Not]
+
+TRUE = And(())
+FALSE = Or(())
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One join of a recursive step: `row` is related to `parent` through `relation`."""
+
+    parent: Row
+    relation: RelationInfo
+    row: Row
+
+
+@dataclass(frozen=True)
+class RecursiveStep:
+    """`member_row`'s identity is in the set being defined; `hops` join it to the new row.
+
+    Reads as: row ∈ S if ∃ hop rows . hops hold ∧ member ∈ S ∧ condition.
+    `member` is the new row itself or the last hop's row (e.g. `row -parent-> p`, p ∈ S)."""
+
+    hops: tuple    # of Hop, starting at the set's row; may be empty only if member is not the row
+    member: Row
+    condition: "Condition"
+
+
+@dataclass
+class RowSet:
+    """A named set of rows of one class: the least set holding every row that satisfies `base`
+    and closed under `steps`. Compiles to `WITH RECURSIVE name(pk) AS (base UNION steps)`."""
+
+    name: str
+    row: Row                      # the defined row variable (free in base and steps)
+    base: "Condition"
+    steps: list = field(default_factory=list)   # of RecursiveStep; empty: not recursive
+    description: str = ""         # the rule call it stands for, for errors and explanations
+
+
+@dataclass
+class FilterPlan:
+    """Rows of `root.cls` satisfying `condition`; `sets` are referenced by `InSet` (in dependency
+    order: a set refers only to itself and to sets listed before it)."""
+
+    root: Row
+    condition: "Condition"
+    sets: dict = field(default_factory=dict)   # name -> RowSet, ordered
+
+    @property
+    def model(self) -> type:
+        return self.root.cls
+
+    def describe(self) -> str:
+        """A readable rendering for explanations and `POLAR_EXPLAIN`."""
+        from .render import render_plan
+        return render_plan(self)

@@ -1,0 +1,218 @@
+"""Recursive rules under partial evaluation: row sets instead of endless unfolding.
+
+`allow(u, "read", f) if allow(u, "read", f.parent)` with `f` partial would unfold forever
+(`f.parent`, `f.parent.parent`, ...). In data-filtering mode a call to a *recursive* predicate
+whose only non-ground argument is a typed partial term is tabled: while a call with the same
+key (predicate, ground arguments, argument position, type) is being evaluated, a nested call with
+that key does not recurse; it adds the constraint `InSet(term, name)` -- "term is in the set of
+rows for which the call holds" -- and the set is defined afterwards by evaluating the call once
+more on a fresh partial row (`complete`). The definition may refer to itself: the filter builder
+turns it into a recursive common table expression. Semantics are unchanged, because the set
+is exactly the rows for which the call holds.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional
+
+from ..expression import Expression, Pattern
+from .operations import add_constraint, free_vars, undo
+from .terms import Var, deref
+
+
+class RowSetEntry:
+    """One tabled call: `pred(args)` with the row at `position`, of registered class `type_name`."""
+
+    __slots__ = ("key", "name", "pred", "args", "position", "type_name", "results", "site")
+
+    def __init__(self, key: tuple, name: str, pred: Any, args: list, position: int, type_name: str,
+                 site: Any) -> None:
+        self.key = key
+        self.name = name
+        self.pred = pred
+        self.args = args
+        self.position = position
+        self.type_name = type_name
+        self.results: Optional[list] = None   # snapshots of the row's constraints, once complete
+        self.site = site
+
+    def describe(self) -> str:
+        shown = ["_" if i == self.position else _show(a) for i, a in enumerate(self.args)]
+        return f"{self.pred.name}({', '.join(shown)})"
+
+
+class Tabling:
+    """Row sets of one data-filtering evaluation (shared by the main query and set definitions)."""
+
+    def __init__(self, kb: Any) -> None:
+        self.kb = kb
+        self.entries: dict = {}        # key -> RowSetEntry
+        self.by_name: dict = {}        # name -> RowSetEntry
+        self.active: list = []         # keys of calls being evaluated inline
+        self._recursive: Optional[frozenset] = None
+
+    # Which calls are tabled -------------------------------------------------------------------
+
+    def is_recursive(self, pred: Any) -> bool:
+        if self._recursive is None:
+            self._recursive = recursive_predicates(self.kb)
+        return (pred.name, pred.arity) in self._recursive
+
+    def call(self, q: Any, pred: Any, args: list, site: Any) -> Iterator[None]:
+        """`pred(args)`: inline, or as set membership when the same call is already running."""
+        key = self._key(q, pred, args)
+        if key is None:
+            yield from pred.solve_untabled(q, args, site)
+            return
+        position, type_name, frozen = key
+        full_key = (pred.name, pred.arity, position, type_name, frozen)
+        if full_key in self.active:
+            entry = self.entries.get(full_key)
+            if entry is None:
+                entry = RowSetEntry(full_key, f"{pred.name}_{len(self.entries) + 1}", pred, list(args), position,
+                                    type_name, site)
+                self.entries[full_key] = entry
+                self.by_name[entry.name] = entry
+            mark = len(q.trail)
+            add_constraint(q, Expression("InSet", [args[position], entry.name]))
+            yield
+            undo(q, mark)
+            return
+        self.active.append(full_key)
+        try:
+            yield from pred.solve_untabled(q, args, site)
+        finally:
+            self.active.remove(full_key)
+
+    def _key(self, q: Any, pred: Any, args: list) -> Optional[tuple]:
+        position = None
+        for i, a in enumerate(args):
+            t = deref(a)
+            if row_root(t) is not None:
+                if position is not None:
+                    return None   # two partial arguments: not a set of single rows
+                position = i
+            elif free_vars(t):
+                return None
+        if position is None:
+            return None
+        type_name = term_type(q, deref(args[position]))
+        if type_name is None:
+            return None
+        frozen = tuple(None if i == position else _freeze(deref(a)) for i, a in enumerate(args))
+        return position, type_name, frozen
+
+    # Definitions -------------------------------------------------------------------------------
+
+    def pending(self) -> list:
+        return [e for e in self.entries.values() if e.results is None]
+
+    def holds(self, q: Any, c: Expression) -> bool:
+        """Re-check `InSet(term, name)` once the term is a value: run the call on it."""
+        entry = self.by_name[c.args[1]]
+        args = list(entry.args)
+        args[entry.position] = deref(c.args[0])
+        mark = len(q.trail)
+        for _ in entry.pred.solve_untabled(q, args, entry.site):
+            return True
+        undo(q, mark)
+        return False
+
+
+def row_root(t: Any) -> Optional[Var]:
+    """The constrained variable a partial term is rooted at (`v`, `v.a.b`), else None."""
+    while type(t) is Expression and t.operator == "Dot" and len(t.args) == 2:
+        t = deref(t.args[0])
+    if type(t) is Var and t.cons:
+        return t
+    return None
+
+
+def term_type(q: Any, t: Any) -> Optional[str]:
+    """Registered class name of a partial row term, from its `Isa` constraint and field types."""
+    fields = []
+    while type(t) is Expression and t.operator == "Dot":
+        fields.append(t.args[1])
+        t = deref(t.args[0])
+    if type(t) is not Var:
+        return None
+    name = None
+    for c in t.cons or ():
+        if c.operator == "Isa" and deref(c.args[0]) is t and type(c.args[1]) is Pattern and not c.args[1].fields:
+            name = c.args[1].tag
+    if name is None or name in ("Actor", "Resource"):
+        return None
+    host = q.host
+    cls = host.types.get(name)
+    if cls is None:
+        return None
+    cls = cls.cls
+    for f in reversed(fields):
+        if type(f) is not str:
+            return None
+        try:
+            cls = host.get_field(cls, f)
+        except Exception:  # no type information: the call unfolds as usual
+            return None
+        if not isinstance(cls, type) or cls is list:
+            return None
+    return host.class_name(cls)
+
+
+def recursive_predicates(kb: Any) -> frozenset:
+    """(name, arity) of every predicate that can call itself, directly or through others."""
+    graph: dict = {}
+    for key, pred in kb.predicates.items():
+        calls: set = set()
+        for rule in pred.source_rules:
+            _calls(rule.body, calls)
+        graph[key] = calls
+    recursive = set()
+    for start in graph:
+        stack = list(graph[start])
+        seen = set()
+        while stack:
+            k = stack.pop()
+            if k == start:
+                recursive.add(start)
+                break
+            if k in seen or k not in graph:
+                continue
+            seen.add(k)
+            stack.extend(graph[k])
+    return frozenset(recursive)
+
+
+def _calls(node: Any, out: set) -> None:
+    from ..frontend.syntax import CallTerm
+    if isinstance(node, CallTerm):
+        out.add((node.name, len(node.args)))
+    for child in _children(node):
+        _calls(child, out)
+
+
+def _children(node: Any) -> list:
+    for attr in ("args", "items"):
+        value = getattr(node, attr, None)
+        if isinstance(value, (list, tuple)):
+            return list(value)
+    fields = getattr(node, "fields", None)
+    if isinstance(fields, dict):
+        return list(fields.values())
+    return []
+
+
+def _freeze(t: Any) -> Any:
+    tt = type(t)
+    if tt is list:
+        return ("list", tuple(_freeze(x) for x in t))
+    if tt is dict:
+        return ("dict", tuple((k, _freeze(t[k])) for k in sorted(t)))
+    if t is None or tt in (str, int, float, bool):
+        return (tt.__name__, t)
+    return ("object", id(t))
+
+
+def _show(t: Any) -> str:
+    from .terms import render_term
+    return render_term(deref(t))
