@@ -6,8 +6,10 @@ possibly recursive, row set (`InSet`). Adapters compile a plan to one query of t
 `And`/`Or`/`Not` to boolean operators, `Exists` to a correlated EXISTS subquery, `InSet` to
 `pk IN (SELECT ...)` over a (recursive) common table expression.
 
-Every condition is two-valued: adapters must compile `Compare("Neq", ...)` null-safely (a NULL
-column is *not equal* to a value, as in Polar) so that `Not` can be compiled as SQL `NOT`.
+Polar has no NULL logic: `nil = 1` is simply false, so `not r.owner_id = 1` holds for a row
+whose owner is NULL. Adapters therefore compile `Compare("Neq", ...)` null-safely and compile
+`Not(c)` as the exact complement of `c` (e.g. `=` -> IS DISTINCT FROM, `<` -> `(...) IS NOT TRUE`),
+never as a bare SQL `NOT`, which would turn NULL into "no".
 """
 
 from __future__ import annotations

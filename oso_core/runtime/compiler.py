@@ -156,6 +156,13 @@ class BodyCompiler:
                 return lookup(q, base(q, env), name, [a(q, env) for a in args],
                               {k: f(q, env) for k, f in kwargs.items()} if kwargs else None, span)
             return call
+        if isinstance(field, Value) and any(field.value in rels for rels in self.linker.relation_fields.values()):
+            name = field.value
+
+            def relation_attr(q: Any, env: list) -> Any:
+                # Possibly a declared Relation field: `lookup` reads those through the adapter.
+                return lookup(q, base(q, env), name, None, None, span)
+            return relation_attr
         if isinstance(field, Value):
             name = field.value
 

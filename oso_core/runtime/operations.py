@@ -115,7 +115,10 @@ def recheck(q: Any, c: Expression) -> bool:
         undo(q, mark)
         return False
     if op in _ARITH:
-        value = arithmetic(q, op, resolve(q, args[0]), resolve(q, args[1]), None)
+        a, b = resolve(q, args[0]), resolve(q, args[1])
+        if is_partial_term(deref(a)) or is_partial_term(deref(b)):
+            return True   # still unknown operands: the constraint stays on them
+        value = arithmetic(q, op, a, b, None)
         return unify(q, value, args[2])
     if op == "InSet" and q.tabling is not None:
         return q.tabling.holds(q, c)
