@@ -132,19 +132,8 @@ def test_module_map_names_are_the_same_objects():
     assert issubclass(Oso, Polar)
 
 
-@pytest.mark.skipif(LEGACY, reason="data filtering exists in legacy; only pending in oso_core")
-@pytest.mark.xfail(strict=False, reason="data filtering issue")
 @pytest.mark.parametrize("module,names", DATA_FILTERING_MAP.items(), ids=list(DATA_FILTERING_MAP))
-def test_data_filtering_module_map_pending(module, names):
-    if module.endswith("sqlalchemy_adapter"):
-        pytest.importorskip("sqlalchemy")
-    mod = eut.engine_module(module)
-    assert all(hasattr(mod, name) for name in names)
-
-
-@pytest.mark.skipif(not LEGACY, reason="checked under oso_core by the xfail test above")
-@pytest.mark.parametrize("module,names", DATA_FILTERING_MAP.items(), ids=list(DATA_FILTERING_MAP))
-def test_data_filtering_module_map_legacy(module, names):
+def test_data_filtering_module_map(module, names):
     if module.endswith("sqlalchemy_adapter"):
         pytest.importorskip("sqlalchemy")
     mod = eut.engine_module(module)

@@ -32,6 +32,7 @@ class KnowledgeBase:
         resources = tuple(program.resources) if program is not None else ()
         self.unions: dict[str, tuple[str, ...]] = {"Actor": actors, "Resource": resources}
         self.class_cache: dict[str, Any] = {}
+        self.derived: dict[Any, Any] = {}   # facts computed from this snapshot on demand
         # Declared Relation fields are read through the data-filtering adapter (legacy behaviour).
         self.relation_fields: dict[type, dict] = {}
         for key, user_type in host.types.items():

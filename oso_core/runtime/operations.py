@@ -453,7 +453,11 @@ def member(q: Any, item: Any, coll: Any, span: Any) -> Iterator[None]:
     try:
         iterator = iter(coll)
     except TypeError:
-        raise runtime_error(f"{coll!r} is not iterable", None, exc.InvalidIteratorError) from None
+        # An ORM relation manager (Django's `repo.roles`) is not iterable; its `.all()` is.
+        all_rows = getattr(coll, "all", None)
+        if not (callable(all_rows) and type(coll).__name__.endswith("Manager")):
+            raise runtime_error(f"{coll!r} is not iterable", None, exc.InvalidIteratorError) from None
+        iterator = iter(all_rows())
     yield from unify_each(q, item, _timed(q, iterator))
 
 
@@ -526,6 +530,14 @@ def path_matches(q: Any, path: Expression, tag: str) -> bool:
             base = c.args[1].tag
     if base is None or base in ("Actor", "Resource"):
         return True
+    key = ("path_matches", base, tuple(fields), tag)
+    known = q.kb.derived.get(key)
+    if known is None:
+        known = q.kb.derived[key] = _path_matches(q, base, fields, tag)
+    return known
+
+
+def _path_matches(q: Any, base: str, fields: list, tag: str) -> bool:
     host = q.host
     cls = q.host_class(base, None)
     for f in reversed(fields):

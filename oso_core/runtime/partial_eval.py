@@ -84,7 +84,6 @@ def _solutions(kb: Any, tabling: Tabling, origins: dict, snap_origins: dict, rul
     pred = kb.predicate(rule_name, len(args))
     found = []
     for _ in pred.solve_untabled(q, [deref(a) for a in args], None):
-        check_unhandled_partials(q, {"_this": row})
         found.append(snapshot(q, row, origins, snap_origins))
     return found
 
@@ -93,9 +92,24 @@ def snapshot(q: Query, row: Var, origins: dict, snap_origins: dict) -> Any:
     """The row's current constraints (with every variable linked to them) as a public term."""
     value = deref(row)
     if type(value) is not Var:
+        check_unhandled_partials(q, {"_this": row})
         return to_python_value(value, True)
     raw = constraint_component(value, q)
+    _check_all_reach_the_row(q, raw, row)
     return Expression("And", [_copy(c, value, origins, snap_origins) for c in raw])
+
+
+def _check_all_reach_the_row(q: Query, component: list, row: Var) -> None:
+    """Constraints on variables unconnected to the row cannot be filtered: the same error as
+    `check_unhandled_partials`, computed from the row's component in one pass over the trail."""
+    ids = {id(c) for c in component}
+    for e in q.trail:
+        if type(e) is Var:
+            continue
+        v = deref(e[0])
+        if type(v) is Var and v.cons and not any(id(c) in ids for c in v.cons):
+            check_unhandled_partials(q, {"_this": row})   # raises, naming the variable
+            return
 
 
 def _copy(t: Any, row: Var, origins: dict, snap_origins: dict) -> Any:

@@ -55,7 +55,11 @@ class Tabling:
 
     def is_recursive(self, pred: Any) -> bool:
         if self._recursive is None:
-            self._recursive = recursive_predicates(self.kb)
+            # Per policy snapshot: the call graph only changes when the policy does.
+            cached = self.kb.derived.get("recursive")
+            if cached is None:
+                cached = self.kb.derived["recursive"] = recursive_predicates(self.kb)
+            self._recursive = cached
         return (pred.name, pred.arity) in self._recursive
 
     def call(self, q: Any, pred: Any, args: list, site: Any) -> Iterator[None]:

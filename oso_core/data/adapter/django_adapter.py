@@ -8,6 +8,11 @@ inside that statement are still compiled by Django (as `values_list("pk")` query
 model) and only the CTE skeleton is written here, with quoted names and `%s` placeholders.
 Every value is a bound parameter.
 
+Conditions are built from lookup expressions (`Exact(F("a"), ...)`), not keyword lookups, so
+Django adds none of its NULL handling to negations: `Not` is plain SQL NOT, and `Neq` is compiled
+null-safely (IS DISTINCT FROM / IS NOT) so that conditions stay two-valued. Subqueries read the
+related models' `_base_manager` (all table rows); only the root query uses `_default_manager`.
+
 The raw SQL is specific to one database connection: `filter_q` takes the alias the query will
 run on (`DjangoAdapter` passes the one it runs the query on).
 """
@@ -70,7 +75,8 @@ __all__ = ["DjangoAdapter", "filter_q", "relations_of"]
 # A compiled condition: a Q, or a Python bool for a condition known without the database.
 Compiled = Union[Q, bool]
 
-_LOOKUPS = {"Eq": Exact, "Lt": LessThan, "Leq": LessThanOrEqual, "Gt": GreaterThan, "Geq": GreaterThanOrEqual}
+_LOOKUPS = {"Eq": Exact, "Lt": LessThan, "Leq": LessThanOrEqual,
+            "Gt": GreaterThan, "Geq": GreaterThanOrEqual}
 _MIRROR = {"Eq": "Eq", "Neq": "Neq", "Lt": "Gt", "Gt": "Lt", "Leq": "Geq", "Geq": "Leq"}
 _PYTHON_OPS: dict[str, Callable[[Any, Any], bool]] = {
     "Eq": operator.eq, "Neq": operator.ne, "Lt": operator.lt,
@@ -92,10 +98,10 @@ class _Sql(Expression):
 
 
 class _Binary(Expression):
-    """A boolean function of two expressions, rendered by `render(connection, lhs_sql, rhs_sql)`.
+    """A boolean test of two expressions, rendered by `render(vendor, lhs_sql, rhs_sql)`.
 
-    `render` returns the SQL and, for each placeholder group, which operand's params to use
-    ("l" or "r"), so an operand may appear twice without its parameters being misordered.
+    `render` returns the SQL and the order in which the operands' SQL occurs in it ("l"/"r"
+    per occurrence), so that their parameters are passed in the same order.
     """
 
     output_field = BooleanField()
@@ -118,6 +124,24 @@ class _Binary(Expression):
         for side in order:
             params.extend(lhs_params if side == "l" else rhs_params)
         return f"({sql})", params
+
+
+class _Wrapped(Expression):
+    """An expression rendered through a SQL function, e.g. `jsonb_build_array(col)`."""
+
+    def __init__(self, inner, wrap) -> None:
+        super().__init__(output_field=JSONField())
+        self.inner, self.wrap = inner, wrap
+
+    def get_source_expressions(self):
+        return [self.inner]
+
+    def set_source_expressions(self, exprs):
+        (self.inner,) = exprs
+
+    def as_sql(self, compiler, connection):
+        sql, params = compiler.compile(self.inner)
+        return self.wrap(sql), params
 
 
 def _distinct_sql(vendor: str, lhs: str, rhs: str) -> tuple[str, str]:
@@ -182,7 +206,8 @@ def _column_field(model: type, name: Optional[str]):
     try:
         field = model._meta.get_field(name)
     except FieldDoesNotExist:
-        raise UnsupportedError(f"{model.__name__}.{name} is not a field of the Django model") from None
+        raise UnsupportedError(f"{model.__name__}.{name} is not a field of the Django model"
+                               ) from None
     if not getattr(field, "concrete", False) or getattr(field, "column", None) is None:
         raise UnsupportedError(f"{model.__name__}.{name} is not a column (a relation without a "
                                "column of its own cannot be compared)")
@@ -344,7 +369,8 @@ class _Compiler:
         return Q(_LOOKUPS[op](lhs, rhs))
 
     def in_(self, c: In, scope: _Scope) -> Compiled:
-        if not isinstance(c.values, Value) or not isinstance(c.values.value, (list, tuple, set, frozenset)):
+        if not (isinstance(c.values, Value)
+                and isinstance(c.values.value, (list, tuple, set, frozenset))):
             raise UnsupportedError(f"`in` needs a list of values in a filter plan, got {c.values!r}")
         values = [_plain(v) for v in c.values.value]
         if isinstance(c.item, Value):
@@ -456,7 +482,7 @@ class _Compiler:
             sql, params = self.select_pks(row_set.row, row_set.base, scope)
             step_sql, step_params = self.recursive_select(name, row_set, scope)
             if step_sql:
-                sql, params = f"{sql} UNION ALL {step_sql}", params + step_params
+                sql, params = f"{sql} UNION {step_sql}", params + step_params
             cte = f"{self._cte(name)}({self.qn('pk')}) AS ({sql})"
             self._definitions[name] = (cte, params, frozenset(deps))
         return self._definitions[name]
@@ -491,8 +517,8 @@ class _Compiler:
         if len(steps) == 1:
             # One step: plain joins, which the planner handles best.
             step, aliases, where, params = steps[0]
-            joins = "".join(f" JOIN {table(hop.row.cls)} AS {qn(aliases[hop.row])} ON {self._hop_on(hop, aliases)}"
-                            for hop in step.hops)
+            joins = "".join(f" JOIN {table(hop.row.cls)} AS {qn(aliases[hop.row])}"
+                            f" ON {self._hop_on(hop, aliases)}" for hop in step.hops)
             member = self._pk_of(step.member, aliases)
             sql = f"{head}{joins} JOIN {cte} ON {cte}.{qn('pk')} = {member}"
             return (f"{sql} WHERE {where}" if where else sql), params
@@ -504,13 +530,17 @@ class _Compiler:
             if not step.hops:
                 ors.append(f"({cte}.{qn('pk')} = {member}" + (f" AND {where})" if where else ")"))
             else:
-                froms = ", ".join(f"{table(hop.row.cls)} AS {qn(aliases[hop.row])}" for hop in step.hops)
-                conds = [self._hop_on(hop, aliases) for hop in step.hops] + ([where] if where else [])
-                ors.append(f"{cte}.{qn('pk')} IN (SELECT {member} FROM {froms} WHERE {' AND '.join(conds)})")
+                froms = ", ".join(f"{table(hop.row.cls)} AS {qn(aliases[hop.row])}"
+                                  for hop in step.hops)
+                conds = [self._hop_on(hop, aliases) for hop in step.hops]
+                conds += [where] if where else []
+                ors.append(f"{cte}.{qn('pk')} IN "
+                           f"(SELECT {member} FROM {froms} WHERE {' AND '.join(conds)})")
             params.extend(step_params)
         return f"{head} JOIN {cte} ON ({' OR '.join(ors)})", params
 
-    def local_conditions(self, condition: Condition, aliases: dict, scope: _Scope) -> tuple[Optional[str], list]:
+    def local_conditions(self, condition: Condition, aliases: dict,
+                         scope: _Scope) -> tuple[Optional[str], list]:
         """SQL for a step condition over the aliased rows: "" for true, None for false.
 
         The conjuncts are grouped by the first row (in join order) they mention; each group is
@@ -550,7 +580,8 @@ class _Compiler:
 
     def _pk_of(self, row: Row, aliases: dict) -> str:
         if row not in aliases:
-            raise UnsupportedError(f"the member row {row.label} of a recursive step is not joined by its hops")
+            raise UnsupportedError(f"the member row {row.label} of a recursive step is not "
+                                   "joined by its hops")
         return f"{self.qn(aliases[row])}.{self.qn(_pk_field(row.cls).column)}"
 
     def _hop_on(self, hop, aliases: dict) -> str:
@@ -562,24 +593,6 @@ class _Compiler:
         other = _column_field(hop.row.cls, rel.other_field).column
         return (f"{self.qn(aliases[hop.parent])}.{self.qn(mine)} = "
                 f"{self.qn(aliases[hop.row])}.{self.qn(other)}")
-
-
-class _Wrapped(Expression):
-    """An expression rendered through a SQL function, e.g. `jsonb_build_array(col)`."""
-
-    def __init__(self, inner, wrap) -> None:
-        super().__init__(output_field=JSONField())
-        self.inner, self.wrap = inner, wrap
-
-    def get_source_expressions(self):
-        return [self.inner]
-
-    def set_source_expressions(self, exprs):
-        (self.inner,) = exprs
-
-    def as_sql(self, compiler, connection):
-        sql, params = compiler.compile(self.inner)
-        return self.wrap(sql), params
 
 
 def _hop_aliases(row_set: RowSet, step: RecursiveStep, this: str, prefix: str) -> dict:
