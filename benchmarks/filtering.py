@@ -43,6 +43,7 @@ from time import perf_counter_ns
 from typing import Any, Optional
 
 from . import filtering_data as fd
+from .report import SKIPPED, format_number, replace_between_markers
 
 REPO_ROOT = fd.REPO_ROOT
 DOCS_PATH = os.path.join(REPO_ROOT, "docs", "performance.md")
@@ -51,7 +52,6 @@ END_MARKER = "<!-- end filtering table -->"
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 BACKENDS = ("sqlite", "postgresql")
 LEGACY_FALLBACK_PYTHON = "/tmp/legacy/bin/python"
-SKIPPED = "-"
 
 
 @dataclass
@@ -322,20 +322,13 @@ def _legacy_summary(case: dict) -> str:
 # Reporting
 # ---------------------------------------------------------------------------------------------
 
-def _num(x: float) -> str:
-    if x >= 100:
-        return f"{x:,.0f}"
-    if x >= 10:
-        return f"{x:.1f}"
-    return f"{x:.2f}"
-
 
 def _us(ns: Any) -> str:
-    return SKIPPED if ns is None else _num(ns / 1e3)
+    return SKIPPED if ns is None else format_number(ns / 1e3)
 
 
 def _ms(ns: Any) -> str:
-    return SKIPPED if ns is None else _num(ns / 1e6)
+    return SKIPPED if ns is None else format_number(ns / 1e6)
 
 
 def _legacy_cells(result: Result) -> tuple:
@@ -364,7 +357,7 @@ def render(results: list, notes: list, legacy_note: Optional[str], versions: dic
         legacy_build, legacy_query = _legacy_cells(r)
         core = r.values.get("build")
         lb = (r.legacy or {}).get("build_ns")
-        speedup = f"{_num(lb / core)}x" if core and lb else SKIPPED
+        speedup = f"{format_number(lb / core)}x" if core and lb else SKIPPED
         ratio = r.values.get("ids", 0) / r.values["hand"] if r.values.get("hand") else None
         statements = str(r.statements) if r.statements is not None else SKIPPED
         if r.legacy is not None and "statements" in r.legacy:
@@ -374,7 +367,7 @@ def render(results: list, notes: list, legacy_note: Optional[str], versions: dic
             f"| {r.rows:,} | {_us(core)} | {_us(r.values.get('plan'))} | {legacy_build} "
             f"| {speedup} | {_ms(r.values.get('all'))} | {_ms(r.values.get('ids'))} "
             f"| {_ms(r.values.get('ids_nojit'))} "
-            f"| {_ms(r.values.get('hand'))} | {SKIPPED if ratio is None else _num(ratio) + 'x'} "
+            f"| {_ms(r.values.get('hand'))} | {SKIPPED if ratio is None else format_number(ratio) + 'x'} "
             f"| {legacy_query} | {statements} |")
     out.append("")
     out.append("Build: median µs of `authorized_query` (returns a `Query`, runs no SQL); "
@@ -460,20 +453,9 @@ def postgres_versions(url: str) -> dict:
 
 
 def write_docs(block: str, path: str = DOCS_PATH) -> None:
-    """Replace the text between the markers; without them, append a "Data filtering" section."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    begin = text.find(BEGIN_MARKER)
-    end = text.find(END_MARKER, begin + 1 if begin >= 0 else 0)
-    body = BEGIN_MARKER + "\n\n" + block.strip() + "\n\n"
-    if begin < 0 or end < 0:
-        new = (text.rstrip("\n") + "\n\n## Data filtering\n\n"
-               "`python -m benchmarks --filtering --write-docs` replaces this table.\n\n"
-               + body + END_MARKER + "\n")
-    else:
-        new = text[:begin] + body + text[end:]
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(new)
+    """Replace the table between the markers; without them, append a "Data filtering" section."""
+    replace_between_markers(path, BEGIN_MARKER, END_MARKER, block, new_section=(
+        "## Data filtering\n\n`python -m benchmarks --filtering --write-docs` replaces this table."))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,9 +4,9 @@ Shared by the oso_core side (:mod:`benchmarks.filtering`) and the legacy side
 (:mod:`benchmarks.filtering_legacy`, run in another interpreter), so this module imports
 neither engine: only SQLAlchemy and the standard library.
 
-The schema and the policy are those of the data-filtering proof tests
-(``tests/filter_scenarios.py`` -- the ``GITHUB`` policy -- and the models of
-``tests/test_filter_proof_sqlalchemy.py``): orgs, repos (with a parent repo), issues, org roles
+The schema and the policy are imported from the data-filtering proof tests
+(``tests/filter_scenarios.py`` -- the ``GITHUB`` policy -- and
+``tests/filter_sqlalchemy_models.py``): orgs, repos (with a parent repo), issues, org roles
 and repo roles, with indexes on every foreign key and on the roles' ``user_id``.
 """
 
@@ -18,8 +18,7 @@ import sys
 from dataclasses import dataclass
 from typing import Optional
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, create_engine, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import create_engine, text
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS_DIR = os.path.join(REPO_ROOT, "tests")
@@ -27,81 +26,16 @@ TESTS_DIR = os.path.join(REPO_ROOT, "tests")
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
+# The schema, the actor and the policy are the proof tests' own (one source of truth).
+if TESTS_DIR not in sys.path:
+    sys.path.insert(0, TESTS_DIR)
+from filter_scenarios import GITHUB, User  # noqa: E402, F401
+from filter_sqlalchemy_models import Base, Issue, Org, OrgRole, Repo, RepoRole  # noqa: E402, F401
+
+
 def github_policy() -> str:
-    """The ``GITHUB`` policy of ``tests/filter_scenarios.py`` (one source of truth)."""
-    if TESTS_DIR not in sys.path:
-        sys.path.insert(0, TESTS_DIR)
-    from filter_scenarios import GITHUB
+    """The ``GITHUB`` policy of ``tests/filter_scenarios.py``."""
     return GITHUB
-
-
-class User:
-    """The actor: a plain object with an id (users have no table)."""
-
-    def __init__(self, id: int) -> None:
-        self.id = id
-
-    def __repr__(self) -> str:
-        return f"User({self.id})"
-
-
-# ---------------------------------------------------------------------------------------------
-# Models (as in tests/test_filter_proof_sqlalchemy.py)
-# ---------------------------------------------------------------------------------------------
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Org(Base):
-    __tablename__ = "orgs"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(40))
-    org_roles: Mapped[list["OrgRole"]] = relationship(back_populates="org")
-
-
-class Repo(Base):
-    __tablename__ = "repos"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(40))
-    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
-    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("repos.id"), nullable=True,
-                                                     index=True)
-    owner_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
-    is_public: Mapped[bool] = mapped_column(Boolean)
-    is_archived: Mapped[bool] = mapped_column(Boolean)
-    org: Mapped[Org] = relationship()
-    parent: Mapped[Optional["Repo"]] = relationship(remote_side=[id])
-    issues: Mapped[list["Issue"]] = relationship(back_populates="repo")
-    repo_roles: Mapped[list["RepoRole"]] = relationship(back_populates="repo")
-
-
-class Issue(Base):
-    __tablename__ = "issues"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id"), index=True)
-    creator_id: Mapped[int] = mapped_column(Integer)
-    title: Mapped[str] = mapped_column(String(40))
-    closed: Mapped[bool] = mapped_column(Boolean)
-    repo: Mapped[Repo] = relationship(back_populates="issues")
-
-
-class OrgRole(Base):
-    __tablename__ = "org_roles"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(Integer, index=True)
-    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
-    name: Mapped[str] = mapped_column(String(20))
-    org: Mapped[Org] = relationship(back_populates="org_roles")
-
-
-class RepoRole(Base):
-    __tablename__ = "repo_roles"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(Integer, index=True)
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id"), index=True)
-    name: Mapped[str] = mapped_column(String(20))
-    repo: Mapped[Repo] = relationship(back_populates="repo_roles")
 
 
 MODELS = {"Org": Org, "Repo": Repo, "Issue": Issue, "OrgRole": OrgRole, "RepoRole": RepoRole}

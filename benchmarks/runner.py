@@ -26,6 +26,7 @@ from typing import Any, Optional
 
 from . import engines as eng
 from . import scenarios as sc
+from .report import SKIPPED, format_number, replace_between_markers
 from .timing import QUICK, Interleaved, Settings, median_ns_of
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -37,7 +38,7 @@ END_MARKER = "<!-- end benchmark table -->"
 LEGACY_SPEEDUP_TARGET = 10.0   # decisions >= 10x faster than legacy
 FLOOR_RATIO_TARGET = 20.0      # decisions within 20x of the floor
 SCALING_TARGET = 1.5           # 1000-rule decision within 1.5x of the 20-rule one
-WRONG, ERROR, SKIPPED = "WRONG", "ERROR", "-"
+WRONG, ERROR = "WRONG", "ERROR"
 
 
 @dataclass
@@ -219,20 +220,13 @@ def run_cold_loads(engines: list, settings: Settings, problems: list, notes: lis
 # Reporting
 # ---------------------------------------------------------------------------------------------
 
-def _num(x: float) -> str:
-    if x >= 100:
-        return f"{x:,.0f}"
-    if x >= 10:
-        return f"{x:.1f}"
-    return f"{x:.2f}"
-
 
 def _cell(value: Any, scale: float) -> str:
     if value is None:
         return SKIPPED
     if isinstance(value, str):
         return value
-    return _num(value / scale)
+    return format_number(value / scale)
 
 
 def _with_unit(value: Any, scale: float, unit: str) -> str:
@@ -298,8 +292,8 @@ def render(rows: list, engines: list, notes: list, legacy_note: Optional[str]) -
     # Scaling with unrelated rules.
     scaling_ok = None
     out.append("")
-    out.append(f"| 1000-rule / 20-rule decision time | oso_core | legacy 0.27.3 | floor | "
-               f"target (oso_core) |")
+    out.append("| 1000-rule / 20-rule decision time | oso_core | legacy 0.27.3 | floor | "
+               "target (oso_core) |")
     out.append("| --- | ---: | ---: | ---: | --- |")
     by_key = {(r.key, r.label): r for r in rows if r.kind == "decision"}
     for label in ("allowed", "denied"):
@@ -349,15 +343,7 @@ def environment_line() -> str:
 
 
 def write_docs(block: str, path: str = DOCS_PATH) -> None:
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    begin = text.find(BEGIN_MARKER)
-    end = text.find(END_MARKER, begin + 1 if begin >= 0 else 0)
-    if begin < 0 or end < 0:
-        raise SystemExit(f"{path}: markers {BEGIN_MARKER!r} ... {END_MARKER!r} not found")
-    new = text[:begin] + BEGIN_MARKER + "\n\n" + block.strip() + "\n\n" + text[end:]
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(new)
+    replace_between_markers(path, BEGIN_MARKER, END_MARKER, block)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -237,6 +237,11 @@ class Host:
         return declared
 
 
+    def set_adapter(self, adapter: Any) -> None:
+        """Use `adapter` for data filtering; its discovered relations type paths, so recompile."""
+        self.adapter = adapter
+        self._changed()
+
     def discovered_relations(self, cls: type) -> dict:
         """Relations the data-filtering adapter finds on `cls` (ORM relationships), cached."""
         finder = getattr(self.adapter, "relations_of", None)

@@ -8,8 +8,6 @@ import warnings
 from typing import Any, Callable
 
 from .exceptions import ForbiddenError, NotFoundError, OsoError
-from .filtering import build_filter_plan
-from .filtering.legacy import data_filter_from_plan
 from .polar import Polar
 from .variable import Variable
 
@@ -99,11 +97,12 @@ class Oso(Polar):
 
     def set_data_filtering_adapter(self, adapter: Any) -> None:
         """Use `adapter` to build and run data-filtering queries."""
-        self.host.adapter = adapter
-        self.host.version += 1   # discovered relations may change typed paths: recompile
+        self.host.set_adapter(adapter)
 
     def authorized_query(self, actor: Any, action: Any, resource_cls: type) -> Any:
         """A query of the adapter's store selecting the `resource_cls` rows the actor may `action`."""
+        from .filtering import build_filter_plan
+        from .filtering.legacy import data_filter_from_plan
         adapter = self._filtering_adapter("authorized_query", resource_cls)
         plan = build_filter_plan(self, actor, action, resource_cls)
         if os.environ.get("POLAR_EXPLAIN"):

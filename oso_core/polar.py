@@ -202,9 +202,9 @@ class Polar:
         if name is None:
             raise exc.UnregisteredClassError(f"Cannot filter {resource_cls!r}: register it with `register_class` first.")
         resource = Variable("resource")
-        seed = Expression("And", [Expression("Isa", [resource, Pattern(name, {})])])
         return [{"bindings": {"resource": r["bindings"]["resource"]}} for r in self.query_rule(
-            "allow", actor, action, resource, bindings={"resource": seed}, accept_expression=True)]
+            "allow", actor, action, resource, bindings={"resource": TypeConstraint(resource, name)},
+            accept_expression=True)]
 
     def is_new_data_filtering_configured(self) -> bool:
         return self.host.adapter is not None

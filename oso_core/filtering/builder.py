@@ -160,7 +160,6 @@ class _Scope:
         self.b = builder
         self.rows = dict(rows)          # variable name -> Row (outer rows and this scope's rows)
         self.aliases = dict(aliases)    # variable name -> term it equals
-        self.outer = set(id(r) for r in rows.values())
         self.own_set = own_set          # the set being defined (its self-references are steps)
         self.current_set = current_set
         self.nested = nested            # inside `or`/`not`: a self-reference is an error

@@ -37,10 +37,3 @@ class Schema:
             return None
         kind, target, my_field, other_field = found
         return RelationInfo(field, kind, target, self.class_name(target), my_field, other_field)
-
-    def field_type(self, cls: type, field: str) -> Any:
-        """Type of `cls.field` for typed paths: related class, `list` for to-many, else None."""
-        relation = self.relation(cls, field)
-        if relation is None:
-            return None
-        return relation.target if relation.kind == "one" else list

@@ -514,39 +514,57 @@ def matches(q: Any, value: Any, pattern: Any) -> bool:
     return unify(q, value, deref(pattern))
 
 
-def path_matches(q: Any, path: Expression, tag: str) -> bool:
-    """Can `base.f1...fn` be a `tag`? Decided from the base's type and the field types
-    (`register_class` fields or adapter-discovered relations), as legacy's isa_with_path."""
+def typed_path(t: Any) -> Optional[tuple]:
+    """`(tag, (f1, ..., fn))` for a term `v.f1...fn` (or `v`) whose base `v` has an `Isa` type."""
     fields = []
-    t = path
     while type(t) is Expression and t.operator == "Dot" and len(t.args) == 2:
-        fields.append(deref(t.args[1]))
+        f = deref(t.args[1])
+        if type(f) is not str:
+            return None
+        fields.append(f)
         t = deref(t.args[0])
-    if type(t) is not Var or not all(type(f) is str for f in fields):
-        return True
-    base = None
+    if type(t) is not Var:
+        return None
+    tag = None
     for c in t.cons or ():
         if c.operator == "Isa" and deref(c.args[0]) is t and type(c.args[1]) is Pattern and c.args[1].tag:
-            base = c.args[1].tag
-    if base is None or base in ("Actor", "Resource"):
-        return True
-    key = ("path_matches", base, tuple(fields), tag)
-    known = q.kb.derived.get(key)
-    if known is None:
-        known = q.kb.derived[key] = _path_matches(q, base, fields, tag)
-    return known
+            tag = c.args[1].tag
+    if tag is None or tag in ("Actor", "Resource"):
+        return None
+    fields.reverse()
+    return tag, tuple(fields)
 
 
-def _path_matches(q: Any, base: str, fields: list, tag: str) -> bool:
-    host = q.host
-    cls = q.host_class(base, None)
-    for f in reversed(fields):
+def path_class(q: Any, tag: str, fields: tuple) -> Any:
+    """The type of `<tag>.f1...fn` from the host's field types (`register_class` fields or
+    adapter-discovered relations): a class, `list` for to-many, or None if a type is unknown."""
+    cls = q.host_class(tag, None)
+    for f in fields:
         try:
-            cls = host.get_field(cls, f)
+            cls = q.host.get_field(cls, f)
         except exc.PolarRuntimeError as e:
             raise runtime_error(str(e)) from None
         if not isinstance(cls, type):
-            return True
+            return None
+    return cls
+
+
+def path_matches(q: Any, path: Expression, tag: str) -> bool:
+    """Can `base.f1...fn` be a `tag`? Decided from the path's type, as legacy's isa_with_path."""
+    typed = typed_path(path)
+    if typed is None:
+        return True
+    key = ("path_matches", typed, tag)
+    known = q.kb.derived.get(key)
+    if known is None:
+        known = q.kb.derived[key] = _path_matches(q, typed, tag)
+    return known
+
+
+def _path_matches(q: Any, typed: tuple, tag: str) -> bool:
+    cls = path_class(q, *typed)
+    if cls is None:
+        return True
     if tag in ("Actor", "Resource") and tag not in q.kb.constants:
         return any(issubclass(cls, q.host_class(m, None)) for m in q.union_members(tag))
     return issubclass(cls, q.host_class(tag, None))

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Optional
 
-from ..expression import Expression, Pattern
-from .operations import add_constraint, free_vars, undo
+from ..expression import Expression
+from .errors import EvalError
+from .operations import add_constraint, free_vars, path_class, typed_path, undo
 from .terms import Var, deref
 
 
@@ -133,34 +134,17 @@ def row_root(t: Any) -> Optional[Var]:
 
 
 def term_type(q: Any, t: Any) -> Optional[str]:
-    """Registered class name of a partial row term, from its `Isa` constraint and field types."""
-    fields = []
-    while type(t) is Expression and t.operator == "Dot":
-        fields.append(t.args[1])
-        t = deref(t.args[0])
-    if type(t) is not Var:
+    """Registered class name of a partial row term, from its base's type and field types."""
+    typed = typed_path(t)
+    if typed is None:
         return None
-    name = None
-    for c in t.cons or ():
-        if c.operator == "Isa" and deref(c.args[0]) is t and type(c.args[1]) is Pattern and not c.args[1].fields:
-            name = c.args[1].tag
-    if name is None or name in ("Actor", "Resource"):
+    try:
+        cls = path_class(q, *typed)
+    except EvalError:   # no type information: the call unfolds as usual
         return None
-    host = q.host
-    cls = host.types.get(name)
-    if cls is None:
+    if cls is None or cls is list:
         return None
-    cls = cls.cls
-    for f in reversed(fields):
-        if type(f) is not str:
-            return None
-        try:
-            cls = host.get_field(cls, f)
-        except Exception:  # no type information: the call unfolds as usual
-            return None
-        if not isinstance(cls, type) or cls is list:
-            return None
-    return host.class_name(cls)
+    return q.host.class_name(cls)
 
 
 def recursive_predicates(kb: Any) -> frozenset:

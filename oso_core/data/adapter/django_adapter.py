@@ -19,6 +19,7 @@ run on (`DjangoAdapter` passes the one it runs the query on).
 
 from __future__ import annotations
 
+import functools
 import json
 import operator
 from dataclasses import dataclass
@@ -327,27 +328,11 @@ class _Compiler:
 
     @staticmethod
     def _and(items: list) -> Compiled:
-        if any(item is False for item in items):
-            return False
-        qs = [item for item in items if item is not True]
-        if not qs:
-            return True
-        result = qs[0]
-        for q in qs[1:]:
-            result = result & q
-        return result
+        return _junction(items, False, operator.and_)
 
     @staticmethod
     def _or(items: list) -> Compiled:
-        if any(item is True for item in items):
-            return True
-        qs = [item for item in items if item is not False]
-        if not qs:
-            return False
-        result = qs[0]
-        for q in qs[1:]:
-            result = result | q
-        return result
+        return _junction(items, True, operator.or_)
 
     def compare(self, c: Compare, scope: _Scope) -> Compiled:
         op, left, right = c.op, c.left, c.right
@@ -677,3 +662,13 @@ class DjangoAdapter(DataAdapter):
     def relations_of(self, cls: type) -> dict[str, tuple[str, type, str, str]]:
         """The relations Django knows for a model (see `relations_of`)."""
         return relations_of(cls)
+
+
+def _junction(items: list, absorbing: bool, combine: Callable) -> Compiled:
+    """`and` (absorbing False) or `or` (absorbing True) of compiled parts, folding constants."""
+    if any(item is absorbing for item in items):
+        return absorbing
+    parts = [item for item in items if item is not (not absorbing)]
+    if not parts:
+        return not absorbing
+    return functools.reduce(combine, parts)
