@@ -1,68 +1,46 @@
 """The Django adapter: hand-built filter plans compiled to one QuerySet, on SQLite and PostgreSQL.
 
 Every plan's result is compared with the same condition evaluated in plain Python over the seeded
-data. The Django settings are configured here only if nobody configured them before; with settings
-configured elsewhere the tests need the `filter_django_app` app and an SQLite "default" database.
+data. The Django settings are the shared ones of `fixtures.django_settings` (configured there
+unless configured before; settings from elsewhere need the `filter_django_app` app and an SQLite
+"default" database, and the PostgreSQL tests then skip).
 """
+
+# Django must be configured before its models are imported: imports follow code here.
+# ruff: noqa: E402, RUF100
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 import pytest
 
 django = pytest.importorskip("django")
 
-from django.conf import settings  # noqa: E402
+from fixtures.django_settings import configure_django, create_pg_schema
 
-from fixtures.databases import (  # noqa: E402
-    fresh_schema_name,
-    postgres_params,
-    require_postgres,
-)
+configure_django()
 
-PG_SCHEMA = fresh_schema_name()
-OWN_SETTINGS = not settings.configured
+from django.apps import apps
 
-if OWN_SETTINGS:
-    _pg = postgres_params()
-    settings.configure(
-        INSTALLED_APPS=["django.contrib.contenttypes", "filter_django_app"],
-        DATABASES={
-            "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
-            "pg": {
-                "ENGINE": "django.db.backends.postgresql",
-                "NAME": _pg["dbname"], "USER": _pg["user"], "PASSWORD": _pg["password"],
-                "HOST": _pg["host"], "PORT": _pg["port"],
-                # Every table of this module lives in a schema of its own (dropped at the end).
-                "OPTIONS": {"options": f"-c search_path={PG_SCHEMA}"},
-            },
-        },
-        USE_TZ=True,
-        DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
-    )
-
-from django.apps import apps  # noqa: E402
-
-if not apps.ready:
-    django.setup()
 if not apps.is_installed("filter_django_app"):
     pytest.skip("Django settings were configured elsewhere without the filter_django_app test app",
                 allow_module_level=True)
 
-from django.db import connections  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+from filter_django_app import models as m
 
-from filter_django_app import models as m  # noqa: E402
-from oso_core.data.adapter.adapter import DataAdapter  # noqa: E402
-from oso_core.data.adapter.django_adapter import (  # noqa: E402
+from oso_core.data.adapter.adapter import DataAdapter
+from oso_core.data.adapter.django_adapter import (
     DjangoAdapter,
     filter_q,
     relations_of,
 )
-from oso_core.exceptions import UnsupportedError  # noqa: E402
-from oso_core.filtering.plan import (  # noqa: E402
+from oso_core.exceptions import UnsupportedError
+from oso_core.filtering.plan import (
     FALSE,
     TRUE,
     And,
@@ -93,10 +71,10 @@ class R:
     id: int
     name: str
     org: int
-    parent: Optional[int]
+    parent: int | None
     is_public: bool
-    owner: Optional[int]
-    tags: Optional[list]
+    owner: int | None
+    tags: list | None
 
 
 REPOS = {r.id: r for r in [
@@ -180,39 +158,30 @@ def create_tables(alias: str, models) -> None:
             editor.create_model(model)
 
 
-def _psycopg_execute(sql: str) -> None:
-    import psycopg
-    p = postgres_params()
-    with psycopg.connect(host=p["host"], port=p["port"], user=p["user"], password=p["password"],
-                         dbname=p["dbname"], autocommit=True) as conn:
-        conn.execute(sql)
+def drop_tables(alias: str, models) -> None:
+    with connections[alias].schema_editor() as editor:
+        for model in reversed(models):
+            editor.delete_model(model)
 
 
 @pytest.fixture(scope="module", params=["default", "pg"])
 def db(request):
-    """A database alias with the tables created and the data seeded."""
+    """A database alias with the tables created and the data seeded (dropped afterwards)."""
     alias = request.param
     if alias == "pg":
-        if not OWN_SETTINGS:
-            pytest.skip("Django settings were configured elsewhere; the PostgreSQL alias is ours only")
-        require_postgres()
-        _psycopg_execute(f'CREATE SCHEMA "{PG_SCHEMA}"')
-        try:
-            create_tables(alias, MODELS + [m.Label])
-            seed(alias)
-            yield alias
-        finally:
-            connections[alias].close()
-            _psycopg_execute(f'DROP SCHEMA "{PG_SCHEMA}" CASCADE')
-        return
-    if connections[alias].vendor != "sqlite":
-        pytest.skip("the configured default database is not SQLite")
-    create_tables(alias, MODELS)
-    seed(alias)
-    yield alias
-    with connections[alias].schema_editor() as editor:
-        for model in reversed(MODELS):
-            editor.delete_model(model)
+        create_pg_schema()
+        models = MODELS + [m.Label]
+    else:
+        if connections[alias].vendor != "sqlite":
+            pytest.skip("the configured default database is not SQLite")
+        models = MODELS
+    create_tables(alias, models)
+    try:
+        seed(alias)
+        yield alias
+    finally:
+        drop_tables(alias, models)
+        connections[alias].close()
 
 
 # --- plan building blocks ---------------------------------------------------------------------
@@ -554,8 +523,10 @@ def inset_step_conditions_on_several_rows():
         eq(f(p, "is_public"), v(False)), Compare("Neq", f(s, "name"), v("r5")),
         eq(f(s, "org_id"), f(p, "org_id")))))])
     r = repo_row()
-    step = lambda x, S: (x.parent in S and not REPOS[x.parent].is_public and x.name != "r5"
-                         and x.org == REPOS[x.parent].org)
+
+    def step(x, S):
+        return (x.parent in S and not REPOS[x.parent].is_public and x.name != "r5"
+                and x.org == REPOS[x.parent].org)
     return FilterPlan(r, InSet(r, "fam"), {"fam": rs}), closure(lambda x: x.id == 1, [step])
 
 
@@ -609,6 +580,160 @@ def inset_inside_exists():
     sets = {"anc": ancestor_owner_set("anc", 11)}
     return (FilterPlan(r, Exists(r, PARENT, p, InSet(p, "anc")), sets),
             where(lambda x: x.parent is not None and any(y.owner == 11 for y in chain(REPOS[x.parent]))))
+
+
+# --- the form of an Exists: uncorrelated `IN (SELECT ...)` or correlated EXISTS -----------------
+# A positive Exists whose condition reads only its own row (and rows nested inside it) becomes
+# `parent.col IN (SELECT row.col ...)`; anything negated or correlated stays EXISTS.
+
+# name -> (number of `IN (SELECT <subquery alias>.` subqueries, number of `EXISTS(` subqueries)
+FORMS = {
+    "exists_one": (1, 0), "exists_many": (1, 0), "exists_false_condition": (0, 0),
+    "not_exists_many": (0, 1), "exists_outer_value_compare": (0, 1),
+    "exists_nested_references_root": (0, 2), "exists_three_levels": (0, 3),
+    "exists_contains_outer_column": (0, 1), "inset_inside_exists": (1, 0),
+}
+# Django aliases subquery tables U0, V0...; the hand-written set SQL uses quoted names instead.
+IN_SUBQUERY = re.compile(r'IN \(SELECT [A-Z]+\d+\."')
+ISSUE_REPO = RelationInfo("repo", "one", m.Repo, "Repo", "repo_id", "id")
+
+
+def form_case(in_subqueries: int, exists_subqueries: int):
+    def register(fn):
+        FORMS[fn.__name__] = (in_subqueries, exists_subqueries)
+        return case(fn)
+    return register
+
+
+def children_of(repo):
+    return [y for y in REPOS.values() if y.parent == repo.id]
+
+
+def has_public_child(repo):
+    return any(y.is_public for y in children_of(repo))
+
+
+def public_child(r, label="child"):
+    c = repo_row(label)
+    return Exists(r, CHILDREN, c, eq(f(c, "is_public"), v(True)))
+
+
+@form_case(1, 0)
+def in_subquery_yielding_nulls():
+    # The public parentless repos (r1, r11) put NULLs into `SELECT parent_id ...`, so IN is NULL
+    # for a repo without a public child: false enough in a positive WHERE.
+    return simple(public_child, has_public_child)
+
+
+@form_case(0, 1)
+def not_exists_over_nulls_stays_correlated():
+    # `NOT (id IN (... NULL ...))` would be NULL, dropping every repo without a public child.
+    return simple(lambda r: Not(public_child(r)), lambda x: not has_public_child(x))
+
+
+@form_case(0, 1)
+def negated_through_or_stays_correlated():
+    return simple(lambda r: Not(Or((public_child(r), eq(f(r, "name"), v("r2"))))),
+                  lambda x: not has_public_child(x) and x.name != "r2")
+
+
+@form_case(1, 0)
+def double_negation_is_positive():
+    return simple(lambda r: Not(Not(public_child(r))), has_public_child)
+
+
+@form_case(1, 0)
+def in_with_null_parent_column():
+    # r1, r7 and r11 have no parent: `NULL IN (...)` is NULL, i.e. not selected.
+    def cond(r):
+        p = repo_row("parent")
+        return Exists(r, PARENT, p, eq(f(p, "is_public"), v(True)))
+    return simple(cond, lambda x: x.parent is not None and REPOS[x.parent].is_public)
+
+
+@form_case(0, 1)
+def not_exists_with_null_parent_column():
+    def cond(r):
+        p = repo_row("parent")
+        return Not(Exists(r, PARENT, p, eq(f(p, "is_public"), v(True))))
+    return simple(cond, lambda x: x.parent is None or not REPOS[x.parent].is_public)
+
+
+@form_case(1, 0)
+def exists_true_condition():
+    return simple(lambda r: Exists(r, ISSUE_REL, row(m.Issue, "issue"), TRUE),
+                  lambda x: bool(issues_of(x)))
+
+
+@form_case(3, 0)
+def nested_self_contained():
+    # An admin role whose repo's org is public: every level reads only its own rows.
+    def cond(r):
+        ro, rp, o = row(m.RepoRole, "role"), repo_row("role_repo"), row(m.Org, "org")
+        return Exists(r, ROLE_REL, ro, And((eq(f(ro, "name"), v("admin")), Exists(
+            ro, ROLE_REPO, rp, Exists(rp, ORG, o, eq(f(o, "is_public"), v(True)))))))
+    return simple(cond, lambda x: any(role[3] == "admin" and ORGS[REPOS[role[2]].org][1]
+                                      for role in roles_of(x)))
+
+
+@form_case(1, 1)
+def correlated_outer_uncorrelated_inner():
+    # The role's user owns the root (correlated); the role's repo is public (not).
+    def cond(r):
+        ro, rp = row(m.RepoRole, "role"), repo_row("role_repo")
+        return Exists(r, ROLE_REL, ro, And((eq(f(ro, "user_id"), f(r, "owner_id")), Exists(
+            ro, ROLE_REPO, rp, eq(f(rp, "is_public"), v(True))))))
+    return simple(cond, lambda x: any(role[1] == x.owner and REPOS[role[2]].is_public
+                                      for role in roles_of(x)))
+
+
+@form_case(1, 1)
+def in_of_root_column_inside_correlated_subquery():
+    # The inner Exists starts at the root (two queries out): its IN column is an outer reference,
+    # and it makes the outer Exists correlated.
+    def cond(r):
+        i, o = row(m.Issue, "issue"), row(m.Org, "org")
+        return Exists(r, ISSUE_REL, i, And((eq(f(i, "closed"), v(False)),
+                                            Exists(r, ORG, o, eq(f(o, "is_public"), v(True))))))
+    return simple(cond, lambda x: any(not i[3] for i in issues_of(x)) and ORGS[x.org][1])
+
+
+@form_case(2, 1)
+def in_inside_not_exists():
+    # The negation ends at the NOT EXISTS subquery: its WHERE is positive again, so the nested
+    # Exists (whose subquery yields NULL parent ids) may use IN.
+    def cond(r):
+        i, rp = row(m.Issue, "issue"), repo_row("issue_repo")
+        return Not(Exists(r, ISSUE_REL, i, Exists(i, ISSUE_REPO, rp, public_child(rp))))
+    return simple(cond, lambda x: not any(has_public_child(REPOS[i[1]]) for i in issues_of(x)))
+
+
+@form_case(2, 0)
+def exists_in_set_base_and_step():
+    # Repos with an open issue, and below them the repos that are public or whose parent's org
+    # is public (the step's Exists starts at the joined parent: a column of the hand-written SQL).
+    s, p = repo_row("s"), repo_row("s_parent")
+    i, o = row(m.Issue, "s_issue"), row(m.Org, "s_org")
+    rs = RowSet("open", s, Exists(s, ISSUE_REL, i, eq(f(i, "closed"), v(False))), [RecursiveStep(
+        (Hop(s, PARENT, p),), p,
+        Or((eq(f(s, "is_public"), v(True)), Exists(p, ORG, o, eq(f(o, "is_public"), v(True))))))])
+    r = repo_row()
+
+    def step(x, S):
+        return x.parent in S and (x.is_public or ORGS[REPOS[x.parent].org][1])
+    expected = closure(lambda x: any(not i[3] for i in issues_of(x)), [step])
+    return FilterPlan(r, InSet(r, "open"), {"open": rs}), expected
+
+
+@pytest.mark.parametrize("name", list(FORMS))
+def test_exists_form(db, name):
+    plan, expected = CASES[name]()
+    qs = DjangoAdapter(using=db).build_query_from_plan(plan)
+    sql = str(qs.query)
+    assert (len(IN_SUBQUERY.findall(sql)), sql.count("EXISTS(")) == FORMS[name], sql
+    with CaptureQueriesContext(connections[db]) as ctx:
+        assert {obj.pk for obj in qs} == expected
+    assert len(ctx.captured_queries) == 1
 
 
 @pytest.mark.parametrize("name", list(CASES))

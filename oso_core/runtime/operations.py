@@ -55,29 +55,41 @@ def add_constraint(q: Any, expr: Expression) -> None:
 
 
 def free_vars(t: Any, out: Optional[list] = None) -> list:
+    """The unbound variables in `t`, each once, in order of first appearance."""
     if out is None:
         out = []
-    t = deref(t)
-    tt = type(t)
-    if tt is Var:
-        if not any(v is t for v in out):
-            out.append(t)
-    elif tt is Expression or tt is Predicate:
-        for a in t.args:
-            free_vars(a, out)
-    elif tt is list:
-        for a in t:
-            free_vars(a, out)
-    elif tt is dict:
-        for a in t.values():
-            free_vars(a, out)
-    elif tt is RestList:
-        for a in t.items:
-            free_vars(a, out)
-        free_vars(t.rest, out)
-    elif tt is Pattern:
-        for a in t.fields.values():
-            free_vars(a, out)
+    # An explicit stack instead of recursion: this runs for every constraint partial
+    # evaluation records, and most terms are a variable, a constant or a short dot path.
+    stack = [t]
+    pop = stack.pop
+    while stack:
+        t = pop()
+        tt = type(t)
+        while tt is Var:
+            r = t.ref
+            if r is UNBOUND:
+                break
+            t = r
+            tt = type(t)
+        if tt is Var:
+            for v in out:
+                if v is t:
+                    break
+            else:
+                out.append(t)
+        elif tt is Expression or tt is Predicate:
+            stack.extend(reversed(t.args))
+        elif tt is str or tt is int or tt is bool or tt is float:
+            continue
+        elif tt is list:
+            stack.extend(reversed(t))
+        elif tt is dict:
+            stack.extend(reversed(list(t.values())))
+        elif tt is RestList:
+            stack.append(t.rest)
+            stack.extend(reversed(t.items))
+        elif tt is Pattern:
+            stack.extend(reversed(list(t.fields.values())))
     return out
 
 

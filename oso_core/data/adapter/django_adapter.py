@@ -2,7 +2,10 @@
 
 The plan's condition becomes a `Q` of lookup expressions over the root model: columns of the row
 being filtered are `F(...)`, columns of enclosing rows are `OuterRef(...)` (nested once per level),
-`Exists` is `django.db.models.Exists` over the related model. Django has no common table
+`Exists` is `django.db.models.Exists` over the related model, except that a positive `Exists`
+whose condition reads only its own row (and rows nested inside it) becomes the uncorrelated
+`parent.my_field IN (SELECT row.other_field FROM ... WHERE condition)`, which databases run once,
+with indexes or a hash semi-join, instead of once per outer row. Django has no common table
 expressions, so an `InSet` becomes `pk IN (<raw WITH RECURSIVE ... statement>)`; the conditions
 inside that statement are still compiled by Django (as `values_list("pk")` querysets of their
 model) and only the CTE skeleton is written here, with quoted names and `%s` placeholders.
@@ -10,7 +13,10 @@ Every value is a bound parameter.
 
 Conditions are built from lookup expressions (`Exact(F("a"), ...)`), not keyword lookups, so
 Django adds none of its NULL handling to negations: `Not` is plain SQL NOT, and `Neq` is compiled
-null-safely (IS DISTINCT FROM / IS NOT) so that conditions stay two-valued. Subqueries read the
+null-safely (IS DISTINCT FROM / IS NOT) so that conditions stay two-valued. The one three-valued
+form is the `IN (SELECT ...)` of an `Exists` (NULL when nothing matches but the subquery yields a
+NULL, or the parent's column is NULL); it is therefore only used where NULL and false mean the
+same, outside any `Not` of the enclosing query (a subquery's WHERE starts positive again). Subqueries read the
 related models' `_base_manager` (all table rows); only the root query uses `_default_manager`.
 
 The raw SQL is specific to one database connection: `filter_q` takes the alias the query will
@@ -22,13 +28,14 @@ from __future__ import annotations
 import functools
 import json
 import operator
-from dataclasses import dataclass
-from typing import Any, Callable, Optional, Union
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, router
 from django.db.models import (
     BooleanField,
-    Exists as DjangoExists,
     Expression,
     F,
     ForeignKey,
@@ -37,18 +44,18 @@ from django.db.models import (
     Model,
     OuterRef,
     Q,
-    Value as DjangoValue,
 )
+from django.db.models import Exists as DjangoExists
+from django.db.models import Value as DjangoValue
 from django.db.models.lookups import (
     Exact,
     GreaterThan,
     GreaterThanOrEqual,
-    In as InLookup,
     IsNull,
     LessThan,
     LessThanOrEqual,
 )
-from django.core.exceptions import FieldDoesNotExist
+from django.db.models.lookups import In as InLookup
 
 from oso_core.exceptions import UnsupportedError
 from oso_core.filtering.plan import (
@@ -74,7 +81,7 @@ from .adapter import DataAdapter
 __all__ = ["DjangoAdapter", "filter_q", "relations_of"]
 
 # A compiled condition: a Q, or a Python bool for a condition known without the database.
-Compiled = Union[Q, bool]
+Compiled = Q | bool
 
 _LOOKUPS = {"Eq": Exact, "Lt": LessThan, "Leq": LessThanOrEqual,
             "Gt": GreaterThan, "Geq": GreaterThanOrEqual}
@@ -160,8 +167,9 @@ def _distinct_sql(vendor: str, lhs: str, rhs: str) -> tuple[str, str]:
 def _json_contains_sqlite(vendor: str, column: str, item: str) -> tuple[str, str]:
     # json_each also iterates objects and yields a scalar itself: require an array. `IS` makes
     # a JSON null element match a None item, like PostgreSQL's `@> '[null]'`.
-    return (f"EXISTS (SELECT 1 FROM json_each({column}) AS oso_j "
-            f"WHERE json_type({column}) = 'array' AND oso_j.value IS {item})", "llr")
+    sql = (f"EXISTS (SELECT 1 FROM json_each({column}) AS oso_j "
+           f"WHERE json_type({column}) = 'array' AND oso_j.value IS {item})")
+    return sql, "llr"
 
 
 def _json_contains_postgres(vendor: str, column: str, item: str) -> tuple[str, str]:
@@ -200,7 +208,7 @@ def _pk_field(model: type):
     return meta.pk
 
 
-def _column_field(model: type, name: Optional[str]):
+def _column_field(model: type, name: str | None):
     """The concrete model field named `name` (an attribute or attname); None/"pk" is the pk."""
     if name is None or name == "pk":
         return _pk_field(model)
@@ -258,15 +266,21 @@ class _Scope:
     queryset being filtered. `raw`: rows bound by the enclosing hand-written SQL, by alias.
     `set_index`: inside the definition of `plan.sets` entry number `set_index` (InSet then names
     the CTE of an earlier set), or None at the top level (InSet embeds a whole WITH statement).
+    `negated`: under an odd number of `Not`s of the current query, where NULL and false differ.
     """
 
     rows: tuple
     raw: tuple = ()            # of (Row, alias)
-    set_index: Optional[int] = None
-    deps: Optional[set] = None
+    set_index: int | None = None
+    deps: set | None = None
+    negated: bool = False
 
-    def enter(self, row: Row) -> "_Scope":
+    def enter(self, row: Row) -> _Scope:
+        """The scope of a subquery over `row` (its WHERE is a positive context again)."""
         return _Scope(self.rows + (row,), self.raw, self.set_index, self.deps)
+
+    def negate(self) -> _Scope:
+        return replace(self, negated=not self.negated)
 
 
 class _Compiler:
@@ -312,7 +326,7 @@ class _Compiler:
         if isinstance(c, Or):
             return self._or([self.condition(item, scope) for item in c.items])
         if isinstance(c, Not):
-            inner = self.condition(c.item, scope)
+            inner = self.condition(c.item, scope.negate())
             return (not inner) if isinstance(inner, bool) else ~inner
         if isinstance(c, Compare):
             return self.compare(c, scope)
@@ -409,14 +423,22 @@ class _Compiler:
     def exists(self, c: Exists, scope: _Scope) -> Compiled:
         inner = scope.enter(c.row)
         rel = c.relation
-        join = Q(Exact(self.ref(Field(c.row, rel.other_field), inner),
-                       self.ref(Field(c.parent, rel.my_field), inner)))
         condition = self.condition(c.condition, inner)
         if condition is False:
             return False
         # The base manager: the plan speaks of table rows, not of a manager's filtered view.
-        subquery = c.row.cls._base_manager.filter(self._and([join, condition]))
-        return Q(DjangoExists(subquery))
+        rows = c.row.cls._base_manager
+        if not scope.negated and _self_contained(c):
+            # `parent.my IN (SELECT row.other FROM ... WHERE condition)`: uncorrelated, so run
+            # once. Only positive: it is NULL, not false, when the parent's column is NULL or
+            # the subquery yields a NULL and nothing matches (NOT IN differs from NOT EXISTS).
+            other = "pk" if rel.other_field is None else rel.other_field
+            _column_field(c.row.cls, rel.other_field)   # a column, or UnsupportedError
+            subquery = rows.filter(_to_q(condition)).order_by().values(other)
+            return Q(InLookup(self.ref(Field(c.parent, rel.my_field), scope), subquery))
+        join = Q(Exact(self.ref(Field(c.row, rel.other_field), inner),
+                       self.ref(Field(c.parent, rel.my_field), inner)))
+        return Q(DjangoExists(rows.filter(self._and([join, condition]))))
 
     def in_set(self, c: InSet, scope: _Scope) -> Compiled:
         if c.set_name not in self.plan.sets:
@@ -525,7 +547,7 @@ class _Compiler:
         return f"{head} JOIN {cte} ON ({' OR '.join(ors)})", params
 
     def local_conditions(self, condition: Condition, aliases: dict,
-                         scope: _Scope) -> tuple[Optional[str], list]:
+                         scope: _Scope) -> tuple[str | None, list]:
         """SQL for a step condition over the aliased rows: "" for true, None for false.
 
         The conjuncts are grouped by the first row (in join order) they mention; each group is
@@ -593,6 +615,11 @@ def _conjuncts(condition: Condition) -> list:
     return [condition]
 
 
+def _self_contained(c: Exists) -> bool:
+    """Does the condition of `c` read only `c.row` and rows introduced inside it?"""
+    return all(row is c.row for row in _free_rows(c.condition))
+
+
 def _free_rows(c: Condition) -> list:
     """The rows a condition mentions that it does not introduce itself."""
     if isinstance(c, Field):
@@ -625,7 +652,7 @@ def _python_compare(op: str, left: Any, right: Any) -> bool:
 
 # --- public API ----------------------------------------------------------------------------------
 
-def filter_q(plan: FilterPlan, using: Optional[str] = None) -> Q:
+def filter_q(plan: FilterPlan, using: str | None = None) -> Q:
     """A Q selecting the rows of `plan.root.cls` that satisfy the plan (one SQL statement).
 
     `using` is the database alias the query will run on (default: the router's read database
@@ -639,7 +666,7 @@ def filter_q(plan: FilterPlan, using: Optional[str] = None) -> Q:
 class DjangoAdapter(DataAdapter):
     """Compiles filter plans (and legacy filters) into Django QuerySets of one database."""
 
-    def __init__(self, using: Optional[str] = None) -> None:
+    def __init__(self, using: str | None = None) -> None:
         self.using = using
 
     def _alias(self, model: type) -> str:

@@ -537,7 +537,8 @@ def _walk_rows(c: Any, introduced: set, referenced: set) -> None:
             if isinstance(side, Field):
                 referenced.add(id(side.row))
     elif isinstance(c, In):
-        referenced.add(id(c.item.row))
+        if isinstance(c.item, Field):
+            referenced.add(id(c.item.row))
     elif isinstance(c, Contains):
         referenced.add(id(c.column.row))
         if isinstance(c.item, Field):
