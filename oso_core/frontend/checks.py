@@ -26,6 +26,12 @@ _MISSPELLINGS = {
                      "hash_map"), "Dictionary"),
 }
 
+
+def misspelling_hint(tag: str) -> Optional[str]:
+    """The built-in class a specializer name probably meant (`string` -> `String`), or None."""
+    return _MISSPELLINGS.get(tag)
+
+
 AMBIGUOUS_PRECEDENCE_WARNING = (
     "Expression without parentheses could be ambiguous.\n"
     "Prior to 0.20, `x and y or z` would parse as `x and (y or z)`.\n"
@@ -254,7 +260,7 @@ def report_rule_facts(facts: RuleFacts, diagnostics: Diagnostics) -> None:
                 hint = _MISSPELLINGS.get(node.tag or "")
                 if hint is not None:
                     message += f", did you mean {hint}?"
-                diagnostics.warning(message + context(node.span))
+                diagnostics.warning(message + context(node.span), node.span)
             else:
                 assert isinstance(node, Sym)
                 shown = f"*{node.name}" if is_rest else node.name  # legacy prints the rest variable term
@@ -263,7 +269,7 @@ def report_rule_facts(facts: RuleFacts, diagnostics: Diagnostics) -> None:
                     f"Singleton variable {shown} is unused or undefined; try renaming to _{shown} or _",
                     node.span))
     for op in facts.ambiguous:
-        diagnostics.warning(AMBIGUOUS_PRECEDENCE_WARNING + context(op.span))
+        diagnostics.warning(AMBIGUOUS_PRECEDENCE_WARNING + context(op.span), op.span)
 
 
 # Undefined rule calls --------------------------------------------------------------------------

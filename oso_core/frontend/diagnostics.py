@@ -39,15 +39,17 @@ class Diagnostics:
     """The ordered errors and warnings of one load."""
 
     def __init__(self) -> None:
-        self._items: list[tuple[bool, Union[OsoError, str]]] = []  # (is_error, error or warning text)
+        # (is_error, error or warning text, where a warning points; errors carry it in `details`)
+        self._items: list[tuple[bool, Union[OsoError, str], Optional[Span]]] = []
         self._unrecoverable = False
 
     def error(self, error: OsoError, unrecoverable: bool = False) -> None:
-        self._items.append((True, error))
+        self._items.append((True, error, None))
         self._unrecoverable = self._unrecoverable or unrecoverable
 
-    def warning(self, text: str) -> None:
-        self._items.append((False, text))
+    def warning(self, text: str, span: Optional[Span] = None) -> None:
+        """Record a warning; `span` (optional) is where it points, for tools such as `check`."""
+        self._items.append((False, text, span))
 
     @property
     def unrecoverable(self) -> bool:
@@ -55,11 +57,15 @@ class Diagnostics:
         return self._unrecoverable
 
     def first_error(self) -> Optional[OsoError]:
-        for is_error, item in self._items:
+        for is_error, item, _ in self._items:
             if is_error:
                 assert isinstance(item, OsoError)
                 return item
         return None
 
     def warnings(self) -> list[str]:
-        return [item for _, item in self._items if isinstance(item, str)]
+        return [item for _, item, _ in self._items if isinstance(item, str)]
+
+    def entries(self) -> list[tuple[bool, Union[OsoError, str], Optional[Span]]]:
+        """Every recorded (is_error, error or warning text, warning span), in order."""
+        return list(self._items)

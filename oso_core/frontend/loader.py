@@ -28,7 +28,7 @@ from .rule_types import RuleTypeChecker, TypeEntry, as_rule, default_type_entrie
 from .source import Source
 from .syntax import InlineQuery, ResourceBlock, Rule, RuleType
 
-__all__ = ["Program", "LoadedFiles", "load_program"]
+__all__ = ["Program", "LoadedFiles", "load_program", "diagnose_program"]
 
 IGNORE_NO_ALLOW_WARNING_ENV = "POLAR_IGNORE_NO_ALLOW_WARNING"
 
@@ -124,6 +124,17 @@ def load_program(sources: list[Source], host: Host, loaded_files: LoadedFiles) -
     finally:
         if paused:
             gc.enable()
+
+
+def diagnose_program(sources: list[Source], host: Host) -> tuple[Optional[Program], Diagnostics]:
+    """Load `sources` as `load_program` does, for tools (`python -m oso_core check`): instead of
+    raising the first error, return every error and warning collected up to where the load
+    stops, with the Program when there is no error. No loaded-files state is kept."""
+    load = _Load(host, LoadedFiles())
+    try:
+        return load.run(sources), load.diagnostics
+    except OsoError:  # already recorded in load.diagnostics
+        return None, load.diagnostics
 
 
 class _Load:
