@@ -127,6 +127,32 @@ def _mapper(cls: type) -> Mapper:
     return mapper
 
 
+_PLAIN_COLUMNS: dict = {}
+
+
+def _plain_columns(mapper: Mapper) -> Optional[dict]:
+    """Attribute name -> column key when every row of the mapped class is a row of one table
+    read column by column (one table, no inheritance, no hybrid or SQL-expression attributes),
+    so a Core alias of the table stands exactly for the class; None otherwise."""
+    if mapper in _PLAIN_COLUMNS:
+        return _PLAIN_COLUMNS[mapper]
+    table = mapper.persist_selectable
+    columns: Optional[dict] = {}
+    if (not isinstance(table, sa.Table) or mapper.inherits is not None or mapper.local_table is not table
+            or mapper.polymorphic_on is not None
+            or any(isinstance(d, hybrid_property) for d in mapper.all_orm_descriptors)):
+        columns = None
+    else:
+        for prop in mapper.column_attrs:
+            column = prop.columns[0]
+            if len(prop.columns) != 1 or not isinstance(column, sa.Column) or column.table is not table:
+                columns = None
+                break
+            columns[prop.key] = column.key
+    _PLAIN_COLUMNS[mapper] = columns
+    return columns
+
+
 def _pk_attribute_name(mapper: Mapper) -> str:
     pk = mapper.primary_key
     if len(pk) != 1:
@@ -262,8 +288,12 @@ class _PlanCompiler:
 
     def entity(self, row: Row) -> Any:
         if id(row) not in self.entities:
-            _mapper(row.cls)
-            self.entities[id(row)] = aliased(row.cls)
+            mapper = _mapper(row.cls)
+            columns = _plain_columns(mapper)
+            # A Core alias of the table where that is exact: ORM `aliased()` entities adapt
+            # every column on access, which was most of the time spent building a filter.
+            self.entities[id(row)] = (aliased(row.cls) if columns is None
+                                      else mapper.persist_selectable.alias())
         return self.entities[id(row)]
 
     def bind(self, row: Row, scope: frozenset) -> None:
@@ -282,7 +312,10 @@ class _PlanCompiler:
         if not (is_column or isinstance(descriptor, hybrid_property)):
             raise UnsupportedError(
                 f"{f.row.cls.__name__}.{name} is not a mapped column of {f.row.cls.__name__}")
-        return getattr(self.entity(f.row), name)
+        entity = self.entity(f.row)
+        if isinstance(entity, sa.Alias):
+            return entity.c[_plain_columns(mapper)[name]]
+        return getattr(entity, name)
 
     def pk(self, row: Row, scope: frozenset) -> Any:
         return self.field(Field(row, None), scope)
