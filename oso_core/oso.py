@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 from .exceptions import ForbiddenError, NotFoundError, OsoError
 from .polar import Polar
 from .variable import Variable
+
+if TYPE_CHECKING:
+    from .tooling.decision_log import Decision
+    from .tooling.explain import Explanation
 
 __version__ = "0.27.3"
 
@@ -40,38 +44,85 @@ class Oso(Polar):
         self.forbidden_error = forbidden_error
         self.not_found_error = not_found_error
         self.read_action = read_action
+        self._decision_log: Any = None  # tooling.decision_log.DecisionLog while a logger is set
         log = os.environ.get("POLAR_LOG")
         if log and log not in ("0", "off"):
             print(TRACING_BANNER)
 
     # Decisions -------------------------------------------------------------------------------
 
+    # With a decision logger set, each method hands over to `self._decision_log`, which runs the
+    # same logic with recording; without one, that attribute check is all it costs.
+
     def is_allowed(self, actor: Any, action: Any, resource: Any) -> bool:
         """True if `allow(actor, action, resource)` has a result."""
+        if self._decision_log is not None:
+            return self._decision_log.is_allowed(actor, action, resource)
         return self._holds("allow", [actor, action, resource])
 
     def authorize(self, actor: Any, action: Any, resource: Any, *, check_read: bool = True) -> None:
         """Raise `not_found_error()` or `forbidden_error()` unless the action is allowed."""
-        if self.is_allowed(actor, action, resource):
-            return
-        if check_read and (action == self.read_action or not self.is_allowed(actor, self.read_action, resource)):
-            raise self.not_found_error()
-        raise self.forbidden_error()
+        if self._decision_log is not None:
+            return self._decision_log.authorize(actor, action, resource, check_read)
+        denial = self._denial(self._holds, actor, action, resource, check_read)
+        if denial is not None:
+            raise denial()
+
+    def _denial(self, holds: Callable[[str, list], bool], actor: Any, action: Any, resource: Any,
+                check_read: bool) -> Optional[Callable[[], Exception]]:
+        """`authorize`'s decision: None if allowed, else the error factory to raise."""
+        if holds("allow", [actor, action, resource]):
+            return None
+        if check_read and (action == self.read_action or not holds("allow", [actor, self.read_action, resource])):
+            return self.not_found_error
+        return self.forbidden_error
 
     def authorize_request(self, actor: Any, request: Any) -> None:
         """Raise `forbidden_error()` unless `allow_request(actor, request)` holds."""
+        if self._decision_log is not None:
+            return self._decision_log.authorize_request(actor, request)
         if not self._holds("allow_request", [actor, request]):
             raise self.forbidden_error()
 
     def authorize_field(self, actor: Any, action: Any, resource: Any, field: Any) -> None:
         """Raise `forbidden_error()` unless `allow_field(actor, action, resource, field)` holds."""
+        if self._decision_log is not None:
+            return self._decision_log.authorize_field(actor, action, resource, field)
         if not self._holds("allow_field", [actor, action, resource, field]):
             raise self.forbidden_error()
 
     def authorized_actions(self, actor: Any, resource: Any, allow_wildcard: bool = False) -> set:
         """Every action `actor` may perform on `resource`; `{"*"}` for an unconstrained one."""
+        if self._decision_log is not None:
+            return self._decision_log.authorized_actions(actor, resource, allow_wildcard)
         return self._collect("allow", [actor, Variable("action"), resource], "action", allow_wildcard,
                              "authorized_actions")
+
+    # Policy-author tooling ----------------------------------------------------------------------
+
+    def explain(self, actor: Any, action: Any, resource: Any) -> "Explanation":
+        """Why `is_allowed(actor, action, resource)` is True or False (`str()` it for a report).
+
+        Runs a separate, instrumented query; decisions are not affected. See docs/debugging.md.
+        """
+        from .tooling.explain import explain_rule
+        return explain_rule(self, "allow", actor, action, resource)
+
+    def set_decision_logger(self, logger: Optional[Callable[["Decision"], Any]], *,
+                            raise_errors: bool = True) -> None:
+        """Call `logger(decision)` for every decision of `is_allowed`, `authorize`,
+        `authorize_request`, `authorize_field`, `authorized_actions` and `authorized_fields`
+        (an `oso_core.tooling.decision_log.Decision`); None removes the logger.
+
+        A logger that raises makes the decision raise (fail closed: an allow is never returned
+        unlogged); with `raise_errors=False` its errors are logged to the `oso_core.decisions`
+        logger instead and the decision is returned. See docs/debugging.md.
+        """
+        if logger is None:
+            self._decision_log = None
+            return
+        from .tooling.decision_log import DecisionLog
+        self._decision_log = DecisionLog(self, logger, raise_errors)
 
     def get_allowed_actions(self, actor: Any, resource: Any, allow_wildcard: bool = False) -> list:
         """Deprecated: `list(authorized_actions(...))`."""
@@ -79,12 +130,15 @@ class Oso(Polar):
 
     def authorized_fields(self, actor: Any, action: Any, resource: Any, allow_wildcard: bool = False) -> set:
         """Every field of `resource` the actor may perform `action` on (via `allow_field`)."""
+        if self._decision_log is not None:
+            return self._decision_log.authorized_fields(actor, action, resource, allow_wildcard)
         return self._collect("allow_field", [actor, action, resource, Variable("field")], "field",
                              allow_wildcard, "authorized_fields")
 
-    def _collect(self, rule: str, args: list, var: str, allow_wildcard: bool, method: str) -> set:
+    def _collect(self, rule: str, args: list, var: str, allow_wildcard: bool, method: str,
+                 results: Optional[Iterable[dict]] = None) -> set:
         found: set = set()
-        for result in self.query_rule(rule, *args):
+        for result in self.query_rule(rule, *args) if results is None else results:
             value = result["bindings"].get(var, Variable(var))
             if isinstance(value, Variable):
                 if allow_wildcard:

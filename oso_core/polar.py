@@ -158,9 +158,16 @@ class Polar:
     # Querying --------------------------------------------------------------------------------
 
     def query(self, query: Any, *, bindings: Optional[dict] = None,
-              accept_expression: bool = False) -> Generator[dict, None, None]:
-        """Each result of a query (Polar text or a Predicate), lazily."""
+              accept_expression: bool = False, debug: Any = False) -> Generator[dict, None, None]:
+        """Each result of a query (Polar text or a Predicate), lazily.
+
+        `debug=True` (or a `oso_core.tooling.debugger.Debugger`) runs the query in the debugger,
+        stopped before its first step; see docs/debugging.md. Results are the same."""
         kb = self._current_kb()
+        debugger = None
+        if debug:
+            from .tooling.debugger import start_debugging
+            kb, debugger = start_debugging(kb, debug)
         if isinstance(query, str):
             from .frontend.parser import parse_query
             prepared = prepare_term(kb, parse_query(query))
@@ -168,7 +175,9 @@ class Polar:
             prepared = prepare_predicate(kb, query.name, list(query.args))
         else:
             raise exc.InvalidQueryTypeError()
-        yield from run_query(prepared, bindings=bindings, accept_expression=accept_expression)
+        if debugger is not None:
+            debugger.query_vars = prepared.qvars
+        yield from run_query(prepared, bindings=bindings, accept_expression=accept_expression, observer=debugger)
 
     def query_rule(self, name: str, *args: Any, **kwargs: Any) -> Generator[dict, None, None]:
         """Each result of the rule call `name(*args)`; kwargs: `bindings`, `accept_expression`."""

@@ -33,17 +33,53 @@ def run_repl(polar: Any, files: list, read: Optional[Callable[[str], str]] = Non
         text = line.strip().strip(";").strip()
         if not text:
             continue
+        if text.startswith(":"):
+            _command(polar, text, read)
+        else:
+            _answer(polar, text)
+
+
+COMMANDS_HELP = """\
+REPL commands (any other line is a Polar query):
+  :debug QUERY     run QUERY in the debugger, stopped before its first step
+  :explain QUERY   show why QUERY has a result or not
+  :help            show this help"""
+
+
+def _command(polar: Any, text: str, read: Callable[[str], str]) -> None:
+    """`:name argument` lines: tools for policy authors (not part of legacy's REPL)."""
+    name, _, rest = text[1:].partition(" ")
+    rest = rest.strip().strip(";").strip()
+    if name == "debug" and rest:
+        from .tooling.debugger import Debugger
+        _answer(polar, rest, debug=Debugger(input=read))
+    elif name == "explain" and rest:
+        from .tooling.explain import explain_query
         try:
-            results = list(polar.query(text, accept_expression=True))
-        except (ParserError, PolarRuntimeError) as e:
-            print(_colour(type(e).__name__, "31"))
-            print(e.message if e.message is not None else str(e))
-            continue
-        if not results:
-            print(False)
-        for result in results:
-            bindings = result["bindings"]
-            if not bindings:
-                print(True)
-            for name, value in bindings.items():
-                print(f"{name} = {value!r}")
+            print(explain_query(polar, rest))
+        except ParserError as e:
+            _print_error(e)
+    else:
+        print(COMMANDS_HELP)
+
+
+def _answer(polar: Any, text: str, **options: Any) -> None:
+    """Run a query and print its results as legacy's REPL does."""
+    try:
+        results = list(polar.query(text, accept_expression=True, **options))
+    except (ParserError, PolarRuntimeError) as e:
+        _print_error(e)
+        return
+    if not results:
+        print(False)
+    for result in results:
+        bindings = result["bindings"]
+        if not bindings:
+            print(True)
+        for name, value in bindings.items():
+            print(f"{name} = {value!r}")
+
+
+def _print_error(e: Any) -> None:
+    print(_colour(type(e).__name__, "31"))
+    print(e.message if e.message is not None else str(e))

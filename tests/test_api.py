@@ -19,7 +19,6 @@ import pytest
 
 import engine_under_test as eut
 from engine_under_test import (
-    LEGACY,
     Expression,
     ForbiddenError,
     NotFoundError,

@@ -23,7 +23,8 @@ from oso_core.frontend.syntax import (CallTerm, Declaration, DictTerm, InlineQue
 
 def dump(node):
     """A comparable structure for an AST (spans as (start, end))."""
-    span = lambda n: (n.span.start, n.span.end) if getattr(n, "span", None) is not None else None
+    def span(n):
+        return (n.span.start, n.span.end) if getattr(n, "span", None) is not None else None
     if isinstance(node, list):
         return [dump(n) for n in node]
     if isinstance(node, dict):

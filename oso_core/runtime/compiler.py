@@ -9,7 +9,8 @@ leaves the trail as it found it when it fails or finishes.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Optional
 
 from .. import exceptions as exc
 from ..expression import Expression, Pattern
@@ -48,6 +49,13 @@ class BodyCompiler:
         self.scope = scope
         self.linker = linker          # resolves predicates: linker.predicate(name, arity)
         self.rule_name = rule_name    # None for a query
+        # Tracing: legacy indents a rule call by its depth in legacy's query stack, which grows
+        # with every enclosing connective; it is static, so it is counted here (see CallSite).
+        self.level = 0
+        self.isolated = False
+        # An instrumented snapshot (explain, step debugging) reports goals and lookups to
+        # `q.tracer`; ordinary snapshots compile no hooks at all.
+        self.instrumented = getattr(linker, "instrumented", False)
 
     # Values --------------------------------------------------------------------------------
 
@@ -144,6 +152,13 @@ class BodyCompiler:
         raise runtime_error(f"Invalid state: {node} is not a value", span, exc.OperationalError)
 
     def dot_value(self, node: Op) -> Callable:
+        get = self._dot_value(node)
+        if self.instrumented:
+            from .tracing import observed_lookup
+            return observed_lookup(get, node)
+        return get
+
+    def _dot_value(self, node: Op) -> Callable:
         base = self.fn(self.value(node.args[0]))
         field = node.args[1]
         span = node.span
@@ -198,6 +213,13 @@ class BodyCompiler:
     # Goals ---------------------------------------------------------------------------------
 
     def goal(self, node: Any) -> tuple:
+        compiled = self._goal(node)
+        if self.instrumented and not (type(node) is Op and node.op == "And"):
+            from .tracing import observed_goal
+            return (GEN, observed_goal(to_gen(compiled), node, self.scope))
+        return compiled
+
+    def _goal(self, node: Any) -> tuple:
         if isinstance(node, Op):
             if node.op not in _CONNECTIVES:
                 keyed = _keyed_dots(node, self.scope)
@@ -295,9 +317,10 @@ class BodyCompiler:
             return (DET, do_print)
         if op == "Debug":
             fns = [self.fn(self.value(a)) for a in args]
+            names = self.scope.names
 
             def do_debug(q: Any, env: list) -> bool:
-                q.debug([f(q, env) for f in fns], span)
+                q.debug([f(q, env) for f in fns], span, env, names)
                 return True
             return (DET, do_debug)
         if op == "Dot":
@@ -456,7 +479,9 @@ class BodyCompiler:
                                     exc.OperationalError)
             return (DET, kwargs_call)
         pred = self.linker.predicate(node.name, len(node.args))
-        site = CallSite(node, self.rule_name)
+        # Legacy wraps a call whose arguments it rewrites (lookups, arithmetic, `new`) in an `and`.
+        level = self.level + 1 + any(_has_hoistable(a) for a in node.args)
+        site = CallSite(node, self.rule_name, level, self.isolated)
         fns = [self.fn(self.value(a)) for a in node.args]
         solve = pred.solve
         if len(fns) == 3:
@@ -481,11 +506,15 @@ class BodyCompiler:
     # Connectives -----------------------------------------------------------------------------
 
     def conjunction(self, nodes: list) -> tuple:
+        self.level += 1
         goals = [self.goal(n) for n in nodes]
+        self.level -= 1
         return chain(goals)
 
     def disjunction(self, node: Op) -> tuple:
+        self.level += 1
         branches = [to_gen(self.goal(b)) for b in node.args]
+        self.level -= 1
         resets = self.scope.resets.get(id(node), ())
 
         def alternatives(q: Any, env: list) -> Any:
@@ -499,13 +528,18 @@ class BodyCompiler:
         return (GEN, alternatives)
 
     def negation(self, node: Op) -> tuple:
-        inner = to_gen(self.goal(node.args[0]))
+        # Legacy runs a negated goal in a fresh inner query, whose trace restarts at depth 1.
+        with self._isolated(0):
+            inner = to_gen(self.goal(node.args[0]))
         resets = self.scope.resets.get(id(node), ())
         return (DET, make_negation(inner, resets))
 
     def forall(self, node: Op) -> tuple:
-        cond = to_gen(self.goal(node.args[0]))
-        action = to_gen(self.goal(node.args[1]))
+        # Traced like legacy's `not (C and not A)`: C inside an inner query's `and`, A in another.
+        with self._isolated(1):
+            cond = to_gen(self.goal(node.args[0]))
+        with self._isolated(0):
+            action = to_gen(self.goal(node.args[1]))
         resets = self.scope.resets.get(id(node), ())
         # forall(C, A) is `not (C and not A)`.
         not_action = make_negation(action, ())
@@ -513,7 +547,32 @@ class BodyCompiler:
         return (DET, make_negation(body, resets))
 
 
+    @contextmanager
+    def _isolated(self, level: int) -> Iterator[None]:
+        saved = self.level, self.isolated
+        self.level, self.isolated = level, True
+        try:
+            yield
+        finally:
+            self.level, self.isolated = saved
+
+
 _CONNECTIVES = ("And", "Or", "Not", "ForAll")
+
+
+def _has_hoistable(node: Any) -> bool:
+    """Does a value term contain a lookup, arithmetic or `new` (which legacy lifts out)?"""
+    if isinstance(node, Op):
+        if node.op in _ARITH_OPS or node.op == "New" or node.op == "Dot" and len(node.args) == 2:
+            return True
+        return any(_has_hoistable(a) for a in node.args)
+    if isinstance(node, ListTerm):
+        return any(_has_hoistable(i) for i in node.items)
+    if isinstance(node, (DictTerm, PatternTerm)):
+        return any(_has_hoistable(v) for v in node.fields.values())
+    if isinstance(node, CallTerm):
+        return any(_has_hoistable(a) for a in node.args)
+    return False
 
 
 def _keyed_dots(node: Any, scope: Scope) -> list:
@@ -535,14 +594,20 @@ def _keyed_dots(node: Any, scope: Scope) -> list:
 
 
 class CallSite:
-    """Where a rule call is written: for stack traces."""
+    """Where a rule call is written: for stack traces, tracing and the debugger.
 
-    __slots__ = ("text", "where", "span")
+    `level` is the call's trace depth relative to its caller's (or, when `isolated`, to the
+    inner query legacy runs a `not`/`forall` in).
+    """
 
-    def __init__(self, node: Any, rule_name: Optional[str]) -> None:
+    __slots__ = ("text", "where", "span", "level", "isolated")
+
+    def __init__(self, node: Any, rule_name: Optional[str], level: int = 1, isolated: bool = False) -> None:
         self.text = str(node)
         self.span = node.span
         self.where = where(node.span, rule_name)
+        self.level = level
+        self.isolated = isolated
 
 
 def to_gen(goal: tuple) -> Callable:

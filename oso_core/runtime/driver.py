@@ -108,29 +108,26 @@ def apply_bindings(q: Query, prepared: PreparedQuery, bindings: Optional[dict]) 
 
 
 def run_query(prepared: PreparedQuery, *, bindings: Optional[dict] = None,
-              accept_expression: bool = False) -> Iterator[dict]:
-    """Each result of a prepared query as `{"bindings": {...}, "trace": None}`."""
+              accept_expression: bool = False, observer: Any = None) -> Iterator[dict]:
+    """Each result of a prepared query as `{"bindings": {...}, "trace": None}`.
+
+    `observer` (a `tracing.Observer`: debugger, recorder) watches the query, beside any
+    `POLAR_LOG` tracer."""
     q = Query(prepared.kb)
+    if observer is not None:
+        from .tracing import attach
+        attach(q, observer)
     try:
         apply_bindings(q, prepared, bindings)
         for _ in prepared.run(q):
             bindings = result_bindings(q, prepared.qvars, accept_expression)
             if q.tracer is not None:
-                q.tracer.log(_result_text(bindings), 0)
+                q.tracer.result(q, bindings)
             yield {"bindings": bindings, "trace": None}
     except EvalError as e:
         raise public_error(e, prepared) from None
     except RecursionError:
         raise exc.StackOverflowError(STACK_OVERFLOW) from None
-
-
-def _result_text(bindings: dict) -> str:
-    if not bindings:
-        return "RESULT: SUCCESS"
-    from .terms import render_term
-    lines = "\n".join(f"  {k}: {render_term(v) if not isinstance(v, Variable) else str.__str__(v)}"
-                      for k, v in bindings.items())
-    return "RESULT: {\n" + lines + "\n}"
 
 
 def first_solution(kb: KnowledgeBase, name: str, args: list) -> bool:

@@ -46,7 +46,7 @@ class CompiledRule:
     """One rule, compiled: parameter analysis, head binding and body."""
 
     __slots__ = ("rule", "index", "arity", "params", "template", "direct", "fast_ok",
-                 "body_det", "body", "full_head", "fast_slots", "has_union")
+                 "body_det", "body", "full_head", "fast_slots", "has_union", "names")
 
     def __init__(self, rule: Rule, index: int, kb: Any) -> None:
         self.rule = rule
@@ -73,6 +73,7 @@ class CompiledRule:
         self.body_det = kind == DET
         self.body = body
         self.template = [0] + [UNBOUND] * (scope.size - 1)
+        self.names = scope.names  # variable name of each env slot (debugger, explain)
         self.full_head = self._full_head(bc)
 
     @staticmethod
@@ -203,7 +204,9 @@ class CompiledPredicate:
         if entry is None:
             entry = self._fill(q, key, args)
         if entry.__class__ is tuple:  # (candidates, trivially ordered) needing the exact path
-            if entry[1]:
+            # Data filtering ORs every result together, so rule order is irrelevant there and
+            # the applicability pre-pass (a second run of every head) is skipped.
+            if entry[1] or q.tabling is not None:
                 return [(r, False, _union_multiplicity(q, r, args)) for r in entry[0]]
             return self.select_exact(q, args, entry[0])
         return entry
@@ -295,32 +298,36 @@ class CompiledPredicate:
             raise runtime_error(f"Query for undefined rule `{self.name}`")
         if q.tabling is not None and q.tabling.is_recursive(self):
             return q.tabling.call(q, self, args, site)
-        if q.tracer is not None:
-            return self._solve_traced(q, args, site)
+        if q.tracer is not None and q.tracer.observes_calls:
+            return self._solve_observed(q, args, site)
         return self._solve(q, args, site)
 
     def solve_untabled(self, q: Any, args: list, site: Optional[CallSite]) -> Iterator[None]:
         """`solve` for a call the tabling layer decided to evaluate inline."""
-        if q.tracer is not None:
-            return self._solve_traced(q, args, site)
+        if q.tracer is not None and q.tracer.observes_calls:
+            return self._solve_observed(q, args, site)
         return self._solve(q, args, site)
 
-    def _solve_traced(self, q: Any, args: list, site: Optional[CallSite]) -> Iterator[None]:
-        tracer = q.tracer
-        depth = tracer.depth
-        tracer.log(f"QUERY RULE: {self.name}(" + ", ".join(q.render(a) for a in args) + ")", depth)
+    def _solve_observed(self, q: Any, args: list, site: Optional[CallSite]) -> Iterator[None]:
+        """`_solve` reporting the call to `q.tracer` (a `tracing.Observer`): entered, each
+        solution, each retry after one, errors, and the end (`active` False when the caller
+        dropped the call while it was suspended on a solution)."""
+        obs = q.tracer
         selected = list(self.select(q, args))
-        if not selected:
-            tracer.log("No matching rules found", depth + 1)
-            return
-        tracer.log("APPLICABLE_RULES:", depth + 1)
-        for rule, _, _ in selected:
-            tracer.log(f"{rule.rule.head_str()}{_location(rule.rule)}", depth + 2)
-        tracer.depth = depth + 2
+        token = obs.enter(q, self, args, site, selected)
+        active = True
         try:
-            yield from self._solve(q, args, site, selected)
+            for _ in self._solve(q, args, site, selected):
+                obs.solution(q, self, token)
+                active = False
+                yield
+                active = True
+                obs.retry(q, self, token)
+        except EvalError as e:
+            obs.error(q, self, token, e)
+            raise
         finally:
-            tracer.depth = depth
+            obs.exit(q, self, token, active)
 
     def _solve(self, q: Any, args: list, site: Optional[CallSite],
                selected: Optional[list] = None) -> Iterator[None]:
@@ -336,8 +343,6 @@ class CompiledPredicate:
             selected = self.select(q, args)
         try:
             for rule, fast, mult in selected:
-                if q.tracer is not None:
-                    q.tracer.log(f"RULE: {rule.rule}", q.tracer.depth - 1)
                 mark = len(trail)
                 if fast:
                     if rule.direct:
@@ -352,6 +357,8 @@ class CompiledPredicate:
                 else:
                     env = rule.template.copy()
                     ok = rule.full_head(q, env, args)
+                if q.tracer is not None:
+                    q.tracer.rule(q, self, rule, env, ok)
                 if ok:
                     body_mark = len(trail)
                     for _ in range(mult):
@@ -373,12 +380,6 @@ class CompiledPredicate:
             raise
         finally:
             q.depth -= 1
-
-
-def _location(rule: Rule) -> str:
-    if rule.span is None:
-        return ""
-    return rule.span.source.short_context(rule.span.start)
 
 
 def _literal_equal(param: Any, arg: Any) -> bool:

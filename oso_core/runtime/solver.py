@@ -180,9 +180,10 @@ class Query:
     def emit(self, text: str) -> None:
         print(text)
 
-    def debug(self, args: list, span: Any) -> None:
-        if self.tracer is not None:
-            self.tracer.debug(self, args, span)
+    def debug(self, args: list, span: Any, env: Optional[list] = None, names: Optional[list] = None) -> None:
+        """`debug(args)` in a policy: stop in the debugger (one is attached if none is)."""
+        from .tracing import breakpoint_hit
+        breakpoint_hit(self, args, span, env, names)
 
 
 class _ClassNames:

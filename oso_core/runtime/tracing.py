@@ -1,14 +1,34 @@
-"""`POLAR_LOG` tracing in legacy oso's format: `[oso][info]` + indentation by call depth.
+"""Watching a query run: the observer hooks, `POLAR_LOG` tracing, and instrumented snapshots.
 
-Levels (legacy): unset, empty, `0` or `off` -> none; containing `trace` -> TRACE; containing
-`debug` -> DEBUG; anything else -> INFO. `now` sends lines to stderr instead of stdout.
+A query's observer lives in `Query.tracer` (None on the decision path, so the engine pays one
+`is not None` check per rule call and per rule tried). The engine reports to it:
+
+* rule calls (`enter`, `solution`, `retry`, `exit`, `error`), when `observes_calls` is true,
+  from `CompiledPredicate._solve_observed`;
+* each rule tried (`rule`), after its head was matched against the arguments;
+* each top-level result of `run_query` (`result`) and each `debug(...)` goal (`breakpoint`);
+* on an *instrumented* snapshot only (`instrumented_kb`, used by explain and step debugging):
+  each goal (`goal`, `goal_solution`, `goal_retry`, `goal_exit`) and each attribute read or
+  method call (`lookup`). Ordinary snapshots compile no goal hooks at all.
+
+Calls and goals run as nested generators, so their events nest: between `enter` and `exit`, a
+call is *active* except between a `solution` and the following `retry` (it is suspended while
+its caller goes on). Observers that keep a stack of active calls push on `enter`/`retry` and pop
+on `solution` and on `exit` when `active` is true (an `exit` with `active` false means the
+caller dropped the suspended call).
+
+`POLAR_LOG` levels (legacy): unset, empty, `0` or `off` -> none; containing `trace` -> TRACE;
+containing `debug` -> DEBUG; anything else -> INFO. `now` sends lines to stderr instead of stdout.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Optional
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .terms import UNBOUND, Var, deref
 
 # os.environ.get costs about 1 µs, too much for every decision; the underlying mapping is read
 # directly where CPython exposes it (it stays in sync with os.environ and putenv-through-environ).
@@ -16,7 +36,7 @@ _ENV_DATA = getattr(os.environ, "_data", None)
 _KEY = os.environ.encodekey("POLAR_LOG") if hasattr(os.environ, "encodekey") else None
 
 
-def polar_log_setting() -> Optional[str]:
+def polar_log_setting() -> str | None:
     if _ENV_DATA is not None and _KEY is not None:
         raw = _ENV_DATA.get(_KEY)
         if raw is None:
@@ -25,7 +45,7 @@ def polar_log_setting() -> Optional[str]:
     return os.environ.get("POLAR_LOG")
 
 
-def tracer_from_env() -> Optional["Tracer"]:
+def tracer_from_env() -> Tracer | None:
     setting = polar_log_setting()
     if not setting or setting in ("0", "off"):
         return None
@@ -34,21 +54,408 @@ def tracer_from_env() -> Optional["Tracer"]:
     return Tracer(level, "now" in lowered)
 
 
-class Tracer:
-    """Writes trace lines for one query."""
+# Observers -----------------------------------------------------------------------------------
 
-    __slots__ = ("level", "stream", "depth")
+
+class Observer:
+    """Base observer: every hook does nothing (see the module docstring for the protocol)."""
+
+    #: Route rule calls through `enter`/`solution`/`retry`/`exit` (costs a generator per call).
+    observes_calls = True
+    #: Stops at `debug(...)` goals (a debugger); otherwise one is attached when one is reached.
+    handles_breakpoints = False
+
+    def enter(self, q: Any, pred: Any, args: list, site: Any, selected: list) -> Any:
+        return None
+
+    def solution(self, q: Any, pred: Any, token: Any) -> None:
+        pass
+
+    def retry(self, q: Any, pred: Any, token: Any) -> None:
+        pass
+
+    def exit(self, q: Any, pred: Any, token: Any, active: bool) -> None:
+        pass
+
+    def error(self, q: Any, pred: Any, token: Any, error: Exception) -> None:
+        pass
+
+    def rule(self, q: Any, pred: Any, rule: Any, env: list, matched: bool) -> None:
+        pass
+
+    def goal(self, q: Any, goal: GoalInfo, env: list) -> Any:
+        return None
+
+    def goal_solution(self, q: Any, goal: GoalInfo, env: list, token: Any) -> None:
+        pass
+
+    def goal_retry(self, q: Any, goal: GoalInfo, env: list, token: Any) -> None:
+        pass
+
+    def goal_exit(self, q: Any, goal: GoalInfo, env: list, token: Any, found: bool, active: bool) -> None:
+        pass
+
+    def lookup(self, q: Any, text: str, value: Any) -> None:
+        pass
+
+    def result(self, q: Any, bindings: dict) -> None:
+        pass
+
+    def breakpoint(self, q: Any, args: list, span: Any, env: list | None, names: list | None) -> None:
+        pass
+
+
+class Observers(Observer):
+    """Several observers on one query (say `POLAR_LOG` and a debugger), in order."""
+
+    def __init__(self, members: list) -> None:
+        self.members = members
+        self.observes_calls = any(m.observes_calls for m in members)
+        self.handles_breakpoints = any(m.handles_breakpoints for m in members)
+
+    def enter(self, q: Any, pred: Any, args: list, site: Any, selected: list) -> Any:
+        return [m.enter(q, pred, args, site, selected) for m in self.members]
+
+    def solution(self, q: Any, pred: Any, token: Any) -> None:
+        for m, t in zip(self.members, token):
+            m.solution(q, pred, t)
+
+    def retry(self, q: Any, pred: Any, token: Any) -> None:
+        for m, t in zip(self.members, token):
+            m.retry(q, pred, t)
+
+    def exit(self, q: Any, pred: Any, token: Any, active: bool) -> None:
+        for m, t in zip(self.members, token):
+            m.exit(q, pred, t, active)
+
+    def error(self, q: Any, pred: Any, token: Any, error: Exception) -> None:
+        for m, t in zip(self.members, token):
+            m.error(q, pred, t, error)
+
+    def rule(self, q: Any, pred: Any, rule: Any, env: list, matched: bool) -> None:
+        for m in self.members:
+            m.rule(q, pred, rule, env, matched)
+
+    def goal(self, q: Any, goal: GoalInfo, env: list) -> Any:
+        return [m.goal(q, goal, env) for m in self.members]
+
+    def goal_solution(self, q: Any, goal: GoalInfo, env: list, token: Any) -> None:
+        for m, t in zip(self.members, token):
+            m.goal_solution(q, goal, env, t)
+
+    def goal_retry(self, q: Any, goal: GoalInfo, env: list, token: Any) -> None:
+        for m, t in zip(self.members, token):
+            m.goal_retry(q, goal, env, t)
+
+    def goal_exit(self, q: Any, goal: GoalInfo, env: list, token: Any, found: bool, active: bool) -> None:
+        for m, t in zip(self.members, token):
+            m.goal_exit(q, goal, env, t, found, active)
+
+    def lookup(self, q: Any, text: str, value: Any) -> None:
+        for m in self.members:
+            m.lookup(q, text, value)
+
+    def result(self, q: Any, bindings: dict) -> None:
+        for m in self.members:
+            m.result(q, bindings)
+
+    def breakpoint(self, q: Any, args: list, span: Any, env: list | None, names: list | None) -> None:
+        for m in self.members:
+            if m.handles_breakpoints:
+                m.breakpoint(q, args, span, env, names)
+
+
+def attach(q: Any, observer: Observer) -> None:
+    """Add `observer` to the query's observers."""
+    current = q.tracer
+    if current is None:
+        q.tracer = observer
+    elif isinstance(current, Observers):
+        q.tracer = Observers(current.members + [observer])
+    else:
+        q.tracer = Observers([current, observer])
+
+
+def detach(q: Any, observer: Observer) -> None:
+    """Remove `observer` from the query's observers (calls already entered stay observed)."""
+    current = q.tracer
+    if current is observer:
+        q.tracer = None
+    elif isinstance(current, Observers) and observer in current.members:
+        rest = [m for m in current.members if m is not observer]
+        q.tracer = rest[0] if len(rest) == 1 else Observers(rest)
+
+
+def breakpoint_hit(q: Any, args: list, span: Any, env: list | None, names: list | None) -> None:
+    """A `debug(...)` goal ran: stop in the query's debugger, attaching one (on stdin) if needed."""
+    observer = q.tracer
+    if observer is None or not observer.handles_breakpoints:
+        from ..tooling.debugger import Debugger
+        observer = Debugger()
+        observer.attached_on_demand = True
+        attach(q, observer)
+    q.tracer.breakpoint(q, args, span, env, names)
+
+
+# POLAR_LOG -----------------------------------------------------------------------------------
+
+
+class Tracer(Observer):
+    """`POLAR_LOG` output for one query, in legacy's format.
+
+    A line is `[oso][<level>] ` + two spaces per level + message. A rule call's level is its
+    depth in legacy's query stack (every enclosing `and`/`or`/`not` counts: see `CallSite.level`);
+    its applicable rules and `RULE:` lines are one level deeper; results are at level 1.
+    """
 
     def __init__(self, level: str, to_stderr: bool) -> None:
         self.level = level
         self.stream = sys.stderr if to_stderr else None
-        self.depth = 0
+        self.levels: list[int] = []  # trace level of each active rule call, innermost last
+        # A rule queried directly (`is_allowed`) found a solution: `result` logs it, or, on the
+        # decision path, which reports no results, the end of the call does.
+        self.unreported = False
 
-    def log(self, message: str, depth: Optional[int] = None) -> None:
-        indent = "  " * ((self.depth if depth is None else depth) + 1)
+    def log(self, message: str, level: int) -> None:
+        indent = "  " * level
         prefix = f"[oso][{self.level}] "
         text = "\n".join(prefix + indent + line for line in message.split("\n"))
         print(text, file=self.stream if self.stream is not None else sys.stdout)
 
-    def debug(self, q: Any, args: list, span: Any) -> None:
-        self.log("DEBUG: " + ", ".join(q.render(a) for a in args))
+    def enter(self, q: Any, pred: Any, args: list, site: Any, selected: list) -> Any:
+        self.report_pending()
+        if site is None:
+            level = (self.levels[-1] if self.levels else 0) + 1
+        elif site.isolated:
+            level = site.level
+        else:
+            level = (self.levels[-1] if self.levels else 0) + site.level
+        self.levels.append(level)
+        self.log(f"QUERY RULE: {pred.name}(" + ", ".join(q.render(a) for a in args) + ")", level)
+        applicable = [rule for rule, fast, _ in selected if fast or len(selected) > 1 or _head_matches(q, rule, args)]
+        if not applicable:
+            self.log("No matching rules found", level + 1)
+        else:
+            self.log("APPLICABLE_RULES:", level + 1)
+            for rule in applicable:
+                self.log(f"{rule.rule.head_str()}{rule_location(rule.rule)}", level + 2)
+        return (level, site is None and len(self.levels) == 1)
+
+    def solution(self, q: Any, pred: Any, token: Any) -> None:
+        self.levels.pop()
+        self.unreported = token[1]
+
+    def retry(self, q: Any, pred: Any, token: Any) -> None:
+        self.unreported = False
+        self.levels.append(token[0])
+
+    def exit(self, q: Any, pred: Any, token: Any, active: bool) -> None:
+        if active:
+            self.levels.pop()
+        self.report_pending()
+
+    def rule(self, q: Any, pred: Any, rule: Any, env: list, matched: bool) -> None:
+        if matched:
+            self.log(f"RULE: {rule.rule}", (self.levels[-1] if self.levels else 0) + 1)
+
+    def result(self, q: Any, bindings: dict) -> None:
+        self.unreported = False
+        self.log(result_text(bindings), 1)
+
+    def report_pending(self) -> None:
+        if self.unreported:
+            self.unreported = False
+            self.log(result_text({}), 1)
+
+
+def _head_matches(q: Any, rule: Any, args: list) -> bool:
+    """Would the rule's head accept these arguments? (Legacy lists only rules that would.)"""
+    from .operations import undo
+    env = rule.template.copy()
+    mark = len(q.trail)
+    try:
+        return bool(rule.full_head(q, env, args))
+    finally:
+        undo(q, mark)
+
+
+def result_text(bindings: dict) -> str:
+    """`RESULT: SUCCESS`, or `RESULT: {` + one `  name: value` line per binding + `}`."""
+    if not bindings:
+        return "RESULT: SUCCESS"
+    from ..variable import Variable
+    from .terms import render_term
+    lines = "\n".join(f"  {k}: {render_term(v) if not isinstance(v, Variable) else str.__str__(v)}"
+                      for k, v in bindings.items())
+    return "RESULT: {\n" + lines + "\n}"
+
+
+def rule_location(rule: Any) -> str:
+    """` at line L, column C[ of file F]` for a rule with a source position, else ``."""
+    if rule.span is None:
+        return ""
+    return rule.span.source.short_context(rule.span.start)
+
+
+# Instrumented snapshots ------------------------------------------------------------------------
+
+
+class GoalInfo:
+    """A goal as an instrumented snapshot reports it: its syntax node, source text, the env
+    slots of the variables it mentions, and the names of all the env's slots."""
+
+    __slots__ = ("names", "node", "span", "text", "variables")
+
+    def __init__(self, node: Any, scope: Any) -> None:
+        self.node = node
+        self.names = scope.names
+        self.span = getattr(node, "span", None)
+        self.text = self.span.text if self.span is not None else str(node)
+        names: list[str] = []
+        _variable_names(node, names)
+        self.variables = tuple((n, scope.slots[n]) for n in names if n in scope.slots)
+
+    def bindings(self, q: Any, env: list) -> dict:
+        """Rendered values of the goal's variables that have one (unbound ones are left out)."""
+        return env_bindings(q, env, self.variables)
+
+
+def env_bindings(q: Any, env: list, variables: Any) -> dict:
+    """`{name: rendered value}` for `(name, slot)` pairs whose slot holds a value."""
+    out = {}
+    for name, slot in variables:
+        if slot >= len(env):
+            continue
+        t = env[slot]
+        if t is UNBOUND:
+            continue
+        t = deref(t)
+        if type(t) is Var and not t.cons:
+            continue
+        out[name] = display_term(t)
+    return out
+
+
+def display_term(t: Any, depth: int = 0) -> str:
+    """A term for people (debugger, explanations): Polar syntax, host objects as their `repr`
+    (without the ``TYPE `Name` `` legacy messages add). Nesting past 20 levels (a cyclic term
+    such as `x = [x]`) shows as `...`."""
+    from ..variable import Variable
+    from .terms import render_term
+    if depth > 20:
+        return "..."
+    t = deref(t)
+    tt = type(t)
+    if tt is list:
+        return "[" + ", ".join(display_term(x, depth + 1) for x in t) + "]"
+    if tt is dict:
+        return "{" + ", ".join(f"{k}: {display_term(t[k], depth + 1)}" for k in sorted(t)) + "}"
+    if tt in _POLAR_TERMS or isinstance(t, Variable):
+        try:
+            return render_term(t)
+        except RecursionError:
+            return "..."
+    return repr(t)
+
+
+def _polar_terms() -> tuple:
+    from ..expression import Expression, Pattern
+    from ..predicate import Predicate
+    from .terms import RestList
+    return (bool, int, float, str, Var, RestList, Expression, Pattern, Predicate)
+
+
+_POLAR_TERMS = _polar_terms()
+
+
+def _variable_names(node: Any, out: list) -> None:
+    from ..frontend.syntax import CallTerm, DictTerm, ListTerm, Op, PatternTerm, Sym
+    if isinstance(node, Sym):
+        if node.name != "_" and node.name not in out:
+            out.append(node.name)
+    elif isinstance(node, Op):
+        for a in node.args:
+            _variable_names(a, out)
+    elif isinstance(node, CallTerm):
+        for a in node.args:
+            _variable_names(a, out)
+        for v in (node.kwargs or {}).values():
+            _variable_names(v, out)
+    elif isinstance(node, ListTerm):
+        for i in node.items:
+            _variable_names(i, out)
+        if node.rest is not None:
+            _variable_names(node.rest, out)
+    elif isinstance(node, (DictTerm, PatternTerm)):
+        for v in node.fields.values():
+            _variable_names(v, out)
+
+
+def observed_goal(gen: Callable, node: Any, scope: Any) -> Callable:
+    """The compiled goal `gen` (a generator function) reporting itself to `q.tracer`."""
+    info = GoalInfo(node, scope)
+
+    def observed(q: Any, env: list) -> Iterator[None]:
+        obs = q.tracer
+        if obs is None:
+            yield from gen(q, env)
+            return
+        token = obs.goal(q, info, env)
+        found = False
+        active = True
+        try:
+            for _ in gen(q, env):
+                found = True
+                obs.goal_solution(q, info, env, token)
+                active = False
+                yield
+                active = True
+                obs.goal_retry(q, info, env, token)
+        finally:
+            obs.goal_exit(q, info, env, token, found, active)
+    return observed
+
+
+def observed_lookup(get: Callable, node: Any) -> Callable:
+    """The compiled lookup `get` (`a.b`, `a.m(...)`) reporting its value to `q.tracer`."""
+    span = getattr(node, "span", None)
+    text = span.text if span is not None else str(node)
+
+    def read(q: Any, env: list) -> Any:
+        value = get(q, env)
+        obs = q.tracer
+        if obs is not None:
+            obs.lookup(q, text, value)
+        return value
+    return read
+
+
+_INSTRUMENTED = "oso_core.runtime.tracing.instrumented"
+
+
+def instrumented_kb(kb: Any) -> Any:
+    """The same policy and registrations as `kb`, compiled with goal and lookup hooks.
+
+    Made once per snapshot (kept in `kb.derived`), so explaining or step-debugging never touches
+    the snapshot decisions run on.
+    """
+    cached = kb.derived.get(_INSTRUMENTED)
+    if cached is None:
+        cached = kb.derived[_INSTRUMENTED] = _instrumented_class()(kb.program, kb.host)
+    return cached
+
+
+_INSTRUMENTED_CLASS: Any = None
+
+
+def _instrumented_class() -> type:
+    global _INSTRUMENTED_CLASS
+    if _INSTRUMENTED_CLASS is None:
+        from .knowledge import KnowledgeBase
+
+        class InstrumentedKnowledgeBase(KnowledgeBase):
+            """A snapshot whose compiled goals and lookups report to `q.tracer`."""
+            instrumented = True
+
+        _INSTRUMENTED_CLASS = InstrumentedKnowledgeBase
+    return _INSTRUMENTED_CLASS
