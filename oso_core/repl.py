@@ -19,10 +19,8 @@ def _colour(text: str, code: str) -> str:
 
 def run_repl(polar: Any, files: list, read: Optional[Callable[[str], str]] = None) -> None:
     """Load `files`, then answer one query per line until end of input or Ctrl-C."""
-    try:
-        import readline  # noqa: F401  (line editing and history for input())
-    except ImportError:
-        pass
+    if read is None and sys.stdin.isatty():
+        _enable_history()
     polar.load_files(files)
     read = read or input
     while True:
@@ -37,6 +35,35 @@ def run_repl(polar: Any, files: list, read: Optional[Callable[[str], str]] = Non
             _command(polar, text, read)
         else:
             _answer(polar, text)
+
+
+def history_path() -> str:
+    """Where the REPL keeps its history between sessions (`POLAR_HISTORY` overrides it)."""
+    return os.environ.get("POLAR_HISTORY") or os.path.join(os.path.expanduser("~"), ".polar_history")
+
+
+def _enable_history() -> Optional[Callable[[], None]]:
+    """Line editing, and history kept across sessions, when `readline` is available; returns
+    the function (also registered to run at exit) that saves the history."""
+    try:
+        import atexit
+        import readline
+    except ImportError:
+        return None
+    path = history_path()
+    try:
+        readline.read_history_file(path)
+    except OSError:
+        pass  # first session, or an unreadable file: start empty
+    readline.set_history_length(1000)
+
+    def save() -> None:
+        try:
+            readline.write_history_file(path)
+        except OSError:
+            pass  # a read-only home must not turn leaving the REPL into an error
+    atexit.register(save)
+    return save
 
 
 COMMANDS_HELP = """\

@@ -380,3 +380,23 @@ def test_polar_log_and_debugger_together(monkeypatch, capsys):
     assert "QUERY: is_admin(u, 1), BINDINGS: {u = User('a')}" in out
     assert "[oso][info]       QUERY RULE: is_admin(User('a') TYPE `User`, 1)\n" in out
     assert out.rstrip().endswith("[oso][info]   RESULT: SUCCESS")
+
+
+def test_repl_history_is_kept_between_sessions(tmp_path, monkeypatch):
+    readline = pytest.importorskip("readline")
+    import atexit
+
+    from oso_core.repl import _enable_history, history_path
+
+    path = tmp_path / "history"
+    path.write_text("f(1)\n")
+    monkeypatch.setenv("POLAR_HISTORY", str(path))
+    assert history_path() == str(path)
+    readline.clear_history()
+    save = _enable_history()
+    atexit.unregister(save)
+    assert readline.get_history_item(readline.get_current_history_length()) == "f(1)"
+    readline.add_history("g(2)")
+    save()
+    assert path.read_text().splitlines()[-2:] == ["f(1)", "g(2)"]
+    readline.clear_history()
