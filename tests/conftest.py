@@ -25,7 +25,9 @@ if TESTS_DIR not in sys.path:
 AGAINST_LEGACY = os.environ.get("OSO_TESTS_AGAINST_LEGACY") == "1"
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    _configure_django_settings()
     config.addinivalue_line(
         "markers",
         "legacy_differs(reason): our engine deliberately differs from legacy oso 0.27.3 here "
@@ -46,3 +48,41 @@ def pytest_collection_modifyitems(config, items):
         if marker is not None:
             reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
             item.add_marker(pytest.mark.skip(reason=f"legacy differs on purpose: {reason}"))
+
+
+def _configure_django_settings():
+    """Give every Django test of the suite the settings of `fixtures/django_settings.py`.
+
+    Configured here, before pytest-django's own `pytest_configure` (which then sets Django up and
+    guards database access), rather than with a DJANGO_SETTINGS_MODULE that pytest-django would
+    export to the environment of subprocesses (e.g. pytester runs elsewhere). Settings named by
+    DJANGO_SETTINGS_MODULE or already configured win. Django itself is not set up here.
+    """
+    if os.environ.get("DJANGO_SETTINGS_MODULE"):
+        return
+    try:
+        from django.conf import settings
+    except ImportError:
+        return
+    if not settings.configured:
+        from fixtures import django_settings
+        settings.configure(**django_settings.settings_dict())
+
+
+# Django: pytest-django (settings: fixtures/django_settings.py) blocks database access outside
+# `django_db` tests. The data-filtering adapter tests create, seed and drop their own tables on
+# the "default" and "pg" aliases in module fixtures, so their modules get database access.
+_DJANGO_OWN_TABLES_MODULES = {"test_filter_django", "test_filter_proof_django"}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _django_db_for_own_table_modules(request):
+    if request.module.__name__.rpartition(".")[2] not in _DJANGO_OWN_TABLES_MODULES:
+        yield
+        return
+    blocker = request.getfixturevalue("django_db_blocker")
+    if blocker is None:   # Django not configured by pytest-django: nothing is blocked
+        yield
+        return
+    with blocker.unblock():
+        yield

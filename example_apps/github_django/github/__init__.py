@@ -1,0 +1,1 @@
+"""The `github` app of the example project: models, policy, views and demo data."""

@@ -1,0 +1,122 @@
+"""The JSON API. Lists are filtered by the policy (one SQL query each: `Model.objects.authorize`);
+detail and write views check one object with `django_oso.auth.enforce`: 404 when the user may
+not even read it, 403 when they may read it but not do this.
+
+Every view authorizes or says why not (`skip_authorization`): the project runs
+`django_oso.middleware.RequireAuthorization`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_http_methods
+
+from django_oso.auth import enforce
+from django_oso.decorators import skip_authorization as skip_authorization_view
+
+from .models import Issue, Org, Repo
+from .seed import ACCESS
+
+
+def json_error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def login_required(view):
+    """401 for anonymous requests (the demo names its user in the `X-User` header)."""
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return json_error(401, "name a user in the X-User header, e.g. X-User: bob")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@skip_authorization_view
+def index(request):
+    return JsonResponse({
+        "app": "GitHub-like example for django_oso",
+        "user": request.user.username if request.user.is_authenticated else None,
+        "users": ACCESS,
+        "endpoints": ["GET /orgs", "GET /repos", "GET /repos/<id>", "DELETE /repos/<id>",
+                      "GET /repos/<id>/issues", "POST /repos/<id>/issues", "GET /issues",
+                      "GET /issues/<id>", "POST /issues/<id>/close"],
+    })
+
+
+@require_http_methods(["GET"])
+@login_required
+def list_orgs(request):
+    orgs = Org.objects.authorize(request, action="read").order_by("id")
+    return JsonResponse([org.to_json() for org in orgs], safe=False)
+
+
+@require_http_methods(["GET"])
+@login_required
+def list_repos(request):
+    repos = Repo.objects.authorize(request, action="read").select_related("org").order_by("id")
+    return JsonResponse([repo.to_json() for repo in repos], safe=False)
+
+
+@require_http_methods(["GET", "DELETE"])
+@login_required
+def repo_detail(request, repo_id: int):
+    repo = get_object_or_404(Repo, pk=repo_id)
+    if request.method == "DELETE":
+        enforce(request, repo, action="delete")
+        repo.delete()
+        return HttpResponse(status=204)
+    enforce(request, repo, action="read")
+    return JsonResponse(repo.to_json())
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def repo_issues(request, repo_id: int):
+    repo = get_object_or_404(Repo, pk=repo_id)
+    if request.method == "POST":
+        enforce(request, repo, action="create_issue")
+        try:
+            title = json.loads(request.body or b"{}").get("title")
+        except (ValueError, AttributeError):
+            title = None
+        if not isinstance(title, str) or not 0 < len(title) <= 200:
+            return json_error(400, "title (1-200 characters) is required")
+        issue = Issue.objects.create(repo=repo, creator=request.user, title=title)
+        return JsonResponse(issue.to_json(), status=201)
+    enforce(request, repo, action="read")
+    issues = (Issue.objects.filter(repo=repo).authorize(request, action="read")
+              .select_related("repo__org", "creator").order_by("id"))
+    return JsonResponse([issue.to_json() for issue in issues], safe=False)
+
+
+@require_http_methods(["GET"])
+@login_required
+def list_issues(request):
+    issues = (Issue.objects.authorize(request, action="read")
+              .select_related("repo__org", "creator").order_by("id"))
+    return JsonResponse([issue.to_json() for issue in issues], safe=False)
+
+
+@require_http_methods(["GET"])
+@login_required
+def issue_detail(request, issue_id: int):
+    issue = get_object_or_404(Issue, pk=issue_id)
+    enforce(request, issue, action="read")
+    return JsonResponse(issue.to_json())
+
+
+@require_http_methods(["POST"])
+@login_required
+def close_issue(request, issue_id: int):
+    issue = get_object_or_404(Issue, pk=issue_id)
+    enforce(request, issue, action="close")
+    issue.closed = True
+    issue.save(update_fields=["closed"])
+    return JsonResponse(issue.to_json())
+

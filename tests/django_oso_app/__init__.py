@@ -1,0 +1,1 @@
+"""Test app of the django_oso tests (models, views, admin and a `policy/` folder)."""

@@ -1,0 +1,378 @@
+"""The GitHub-like example app (example_apps/github_flask), driven through Flask's test client.
+
+For each seeded user: exactly which orgs, repos and issues every listing endpoint returns, and
+the status of each detail and write endpoint. Listings are also checked on PostgreSQL, to be
+one SQL statement each, and to agree with `is_allowed` row by row.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("flask_sqlalchemy")
+
+from fixtures.databases import fresh_schema_name, postgres_url, require_postgres
+from sqlalchemy import create_engine, event, select, text
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from example_apps.github_flask import __main__ as github_main
+from example_apps.github_flask import config as github_config
+from example_apps.github_flask import create_app, seed
+from example_apps.github_flask.authorization import EXTENSION_KEY
+from example_apps.github_flask.models import Issue, Org, Repo, User, db
+from oso_core.exceptions import OsoError
+
+USERS = ["alice", "bob", "carol", "dave", "erin"]
+# Seeded ids follow the order of the seed lists.
+ORG_ID = {name: i for i, name in enumerate(seed.ORGS, 1)}                 # acme 1, globex 2
+REPO_ID = {name: i for i, (_, name, _) in enumerate(seed.REPOS, 1)}       # anvil 1, rocket 2, tnt 3,
+#                                                                         # hammock 4, zeppelin 5
+# Issues: 1, 2 on anvil (by alice, carol); 3, 4 on rocket (by erin, bob; 4 is closed);
+# 5 on tnt (by bob); 6 on hammock (by dave); 7 on zeppelin (by carol).
+
+# What each user sees -----------------------------------------------------------------------------
+
+LISTINGS = {
+    "alice": {"orgs": ["acme"], "repos": ["anvil", "rocket", "tnt"],
+              "acme_repos": ["anvil", "rocket", "tnt"], "globex_repos": [],
+              "issues": [1, 2, 3, 4, 5], "open_issues": [1, 2, 3, 5],
+              "repo_issues": {"anvil": [1, 2], "rocket": [3, 4], "tnt": [5], "hammock": 404, "zeppelin": 404}},
+    "bob": {"orgs": ["acme"], "repos": ["anvil", "rocket", "tnt"],
+            "acme_repos": ["anvil", "rocket", "tnt"], "globex_repos": [],
+            "issues": [1, 2, 3, 4, 5], "open_issues": [1, 2, 3, 5],
+            "repo_issues": {"anvil": [1, 2], "rocket": [3, 4], "tnt": [5], "hammock": 404, "zeppelin": 404}},
+    "carol": {"orgs": ["globex"], "repos": ["anvil", "rocket", "hammock", "zeppelin"],
+              "acme_repos": ["anvil", "rocket"], "globex_repos": ["hammock", "zeppelin"],
+              "issues": [1, 2, 3, 4, 6, 7], "open_issues": [1, 2, 3, 6, 7],
+              "repo_issues": {"anvil": [1, 2], "rocket": [3, 4], "tnt": 404, "hammock": [6], "zeppelin": [7]}},
+    "dave": {"orgs": ["globex"], "repos": ["rocket", "hammock", "zeppelin"],
+             "acme_repos": ["rocket"], "globex_repos": ["hammock", "zeppelin"],
+             "issues": [3, 4, 6, 7], "open_issues": [3, 6, 7],
+             "repo_issues": {"anvil": 404, "rocket": [3, 4], "tnt": 404, "hammock": [6], "zeppelin": [7]}},
+    "erin": {"orgs": [], "repos": ["rocket"], "acme_repos": ["rocket"], "globex_repos": [],
+             "issues": [3, 4], "open_issues": [3],
+             "repo_issues": {"anvil": 404, "rocket": [3, 4], "tnt": 404, "hammock": 404, "zeppelin": 404}},
+}
+
+# What each user may do: (method, path, JSON body) and the status for alice, bob, carol, dave, erin.
+# Run top to bottom against one fresh database per user; rows that change data come last and do
+# not change the answers of the rows below them.
+ACTIONS = [
+    # Reading one object: 404 when the user may not read it (GitHub does not reveal it exists).
+    ("GET", "/orgs/1", None,                                        (200, 200, 404, 404, 404)),
+    ("GET", "/orgs/2", None,                                        (404, 404, 200, 200, 404)),
+    ("GET", "/orgs/9", None,                                        (404, 404, 404, 404, 404)),
+    ("GET", "/repos/1", None,                                       (200, 200, 200, 404, 404)),   # anvil
+    ("GET", "/repos/2", None,                                       (200, 200, 200, 200, 200)),   # rocket, public
+    ("GET", "/repos/3", None,                                       (200, 200, 404, 404, 404)),   # tnt
+    ("GET", "/repos/4", None,                                       (404, 404, 200, 200, 404)),   # hammock
+    ("GET", "/repos/99", None,                                      (404, 404, 404, 404, 404)),
+    ("GET", "/issues/1", None,                                      (200, 200, 200, 404, 404)),
+    ("GET", "/issues/3", None,                                      (200, 200, 200, 200, 200)),
+    ("GET", "/issues/6", None,                                      (404, 404, 200, 200, 404)),
+    # Role listings are for admins: 403 for those who read the repo, 404 for the others.
+    ("GET", "/repos/1/roles", None,                                 (200, 403, 403, 404, 404)),
+    ("GET", "/repos/4/roles", None,                                 (404, 404, 403, 200, 404)),
+    # Bad input is answered after the authorization check (a 404 stays a 404).
+    ("POST", "/repos", {"org_id": 1, "name": "no spaces"},          (400, 403, 404, 404, 404)),
+    ("POST", "/repos/1/issues", {"title": ""},                      (400, 400, 400, 404, 404)),
+    ("POST", "/repos", {"name": "x"},                               (400, 400, 400, 400, 400)),
+    ("GET", "/issues?state=nope", None,                             (400, 400, 400, 400, 400)),
+    # Creating repos needs create_repo on the org: owners only.
+    ("POST", "/repos", {"org_id": 1, "name": "dynamite"},           (201, 403, 404, 404, 404)),
+    ("POST", "/repos", {"org_id": 2, "name": "hangar"},             (404, 404, 403, 201, 404)),
+    ("POST", "/repos", {"org_id": 1, "name": "anvil"},              (409, 403, 404, 404, 404)),
+    # Whoever reads a repo may open an issue on it.
+    ("POST", "/repos/2/issues", {"title": "Fins wobble"},           (201, 201, 201, 201, 201)),
+    ("POST", "/repos/1/issues", {"title": "Heavier, please"},       (201, 201, 201, 404, 404)),
+    ("POST", "/repos/4/issues", {"title": "Too short"},             (404, 404, 201, 201, 404)),
+    # Closing: maintainers of the repo (admins included) and the issue's creator.
+    ("POST", "/issues/1/close", None,                               (200, 403, 403, 404, 404)),
+    ("POST", "/issues/2/close", None,                               (200, 403, 200, 404, 404)),   # carol's
+    ("POST", "/issues/3/close", None,                               (200, 403, 403, 403, 200)),   # erin's
+    ("POST", "/issues/4/close", None,                               (200, 200, 403, 403, 403)),   # bob's
+    ("POST", "/issues/5/close", None,                               (200, 200, 404, 404, 404)),   # bob maintains tnt
+    ("POST", "/issues/6/close", None,                               (404, 404, 403, 200, 404)),
+    # Role management: admins only.
+    ("POST", "/repos/1/roles", {"username": "erin", "role": "reader"}, (201, 403, 403, 404, 404)),
+    ("POST", "/repos/1/roles", {"username": "carol", "role": "maintainer"}, (200, 403, 403, 404, 404)),
+    ("POST", "/repos/1/roles", {"username": "carol", "role": "owner"}, (400, 403, 403, 404, 404)),
+    ("POST", "/repos/1/roles", {"username": "zed", "role": "reader"}, (400, 403, 403, 404, 404)),
+    ("DELETE", "/repos/1/roles/erin", None,                         (204, 403, 403, 404, 404)),
+    ("DELETE", "/repos/1/roles/erin", None,                         (404, 403, 403, 404, 404)),
+    # Deleting a repo: admins only.
+    ("DELETE", "/repos/3", None,                                    (204, 403, 404, 404, 404)),
+    ("DELETE", "/repos/4", None,                                    (404, 404, 403, 204, 404)),
+]
+
+
+# Fixtures ------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def make_app(tmp_path):
+    """`make_app()` -> a seeded app on a fresh SQLite file."""
+    apps = []
+
+    def make():
+        app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / f'github{len(apps)}.sqlite3'}"})
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_app(request, tmp_path):
+    """A seeded app on a fresh SQLite file or in a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'github.sqlite3'}"})
+        yield app
+        with app.app_context():
+            db.engine.dispose()
+        return
+    require_postgres()
+    schema = fresh_schema_name()
+    admin = create_engine(postgres_url())
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        app = create_app({"TESTING": True, "DATABASE_URL": postgres_url(),
+                          "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-csearch_path={schema}"}}})
+        yield app
+        with app.app_context():
+            db.engine.dispose()
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def login(app, username):
+    client = app.test_client()
+    response = client.post("/login", json={"username": username})
+    assert response.status_code == 200, response.json
+    assert response.json["user"]["username"] == username
+    return client
+
+
+def names(response) -> list:
+    assert response.status_code == 200, (response.request.path, response.json)
+    return [row["name"] for row in response.json]
+
+
+def ids(response) -> list:
+    assert response.status_code == 200, (response.request.path, response.json)
+    return [row["id"] for row in response.json]
+
+
+# Listings ------------------------------------------------------------------------------------------
+
+def check_listings(app, username):
+    client = login(app, username)
+    expected = LISTINGS[username]
+    assert names(client.get("/orgs")) == expected["orgs"]
+    assert names(client.get("/repos")) == expected["repos"]
+    assert names(client.get(f"/orgs/{ORG_ID['acme']}/repos")) == expected["acme_repos"]
+    assert names(client.get(f"/orgs/{ORG_ID['globex']}/repos")) == expected["globex_repos"]
+    assert ids(client.get("/issues")) == expected["issues"]
+    assert ids(client.get("/issues?state=open")) == expected["open_issues"]
+    assert ids(client.get("/issues?state=closed")) == [i for i in expected["issues"] if i not in expected["open_issues"]]
+    for repo, issues in expected["repo_issues"].items():
+        response = client.get(f"/repos/{REPO_ID[repo]}/issues")
+        if issues == 404:
+            assert response.status_code == 404, (username, repo)
+        else:
+            assert ids(response) == issues, (username, repo)
+    assert client.get("/repos/99/issues").status_code == 404
+
+
+@pytest.mark.parametrize("username", USERS)
+def test_listings_per_user_on_sqlite(make_app, username):
+    check_listings(make_app(), username)
+
+
+def test_listings_on_both_databases(backend_app):
+    for username in USERS:
+        check_listings(backend_app, username)
+
+
+def test_each_listing_is_one_sql_statement(backend_app):
+    """Per request: one statement loads the logged-in user, exactly one more is the listing."""
+    statements: list = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with backend_app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for username in USERS:
+            client = login(backend_app, username)
+            for path in ["/orgs", "/repos", "/orgs/1/repos", "/issues", "/issues?state=open",
+                         "/repos/1/issues", "/repos/2/issues", "/repos/4/issues"]:
+                statements.clear()
+                response = client.get(path)
+                assert response.status_code in (200, 404)
+                assert len(statements) == 2, (username, path, statements)
+                assert re.search(r"\bFROM users\b", statements[0]), statements[0]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_listings_agree_with_is_allowed(make_app):
+    """The rows data filtering returns are exactly those `is_allowed` accepts, one by one."""
+    app = make_app()
+    oso = app.extensions[EXTENSION_KEY].oso
+    with app.app_context():
+        for username in USERS:
+            user = db.session.scalar(select(User).where(User.username == username))
+            client = login(app, username)
+            for path, model in [("/orgs", Org), ("/repos", Repo), ("/issues", Issue)]:
+                allowed = [row.id for row in db.session.scalars(select(model).order_by(model.id))
+                           if oso.is_allowed(user, "read", row)]
+                assert ids(client.get(path)) == allowed, (username, path)
+
+
+# Actions ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("username", USERS)
+def test_actions_per_user(make_app, username):
+    client = login(make_app(), username)
+    column = USERS.index(username)
+    for method, path, body, statuses in ACTIONS:
+        response = client.open(path, method=method, json=body)
+        assert response.status_code == statuses[column], (username, method, path, body, response.json)
+
+
+def test_writes_take_effect(make_app):
+    app = make_app()
+    alice, erin = login(app, "alice"), login(app, "erin")
+    assert names(erin.get("/repos")) == ["rocket"]
+    # alice makes erin a reader of anvil: erin now sees anvil and its issues.
+    response = alice.post("/repos/1/roles", json={"username": "erin", "role": "reader"})
+    assert response.status_code == 201
+    assert response.json == {"user_id": 5, "username": "erin", "repo_id": 1, "role": "reader"}
+    assert names(erin.get("/repos")) == ["anvil", "rocket"]
+    assert ids(erin.get("/issues")) == [1, 2, 3, 4]
+    assert [r["username"] for r in alice.get("/repos/1/roles").json] == ["carol", "erin"]
+    # erin opens an issue on anvil and, as its creator, closes it; she cannot close the others.
+    issue = erin.post("/repos/1/issues", json={"title": "  Dent on top  "}).json
+    assert issue == {"id": 8, "repo_id": 1, "creator_id": 5, "title": "Dent on top", "closed": False}
+    assert erin.post("/issues/8/close").json["closed"] is True
+    assert erin.post("/issues/1/close").status_code == 403
+    # A new repo is private: only acme's members see it.
+    repo = alice.post("/repos", json={"org_id": 1, "name": "dynamite"}).json
+    assert repo == {"id": 6, "org_id": 1, "name": "dynamite", "is_public": False}
+    assert names(login(app, "bob").get("/repos")) == ["anvil", "rocket", "tnt", "dynamite"]
+    assert names(erin.get("/repos")) == ["anvil", "rocket"]
+    # Taking the role away hides anvil again; deleting a repo takes its issues with it.
+    assert alice.delete("/repos/1/roles/erin").status_code == 204
+    assert names(erin.get("/repos")) == ["rocket"]
+    assert alice.delete("/repos/2").status_code == 204
+    assert erin.get("/repos").json == [] and erin.get("/issues").json == []
+    assert alice.get("/repos/2").status_code == 404
+
+
+# Sessions and failing closed ---------------------------------------------------------------------
+
+def test_anonymous_requests(make_app):
+    app = make_app()
+    client = app.test_client()
+    assert client.get("/").status_code == 200
+    assert client.get("/whoami").json == {"user": None}
+    for method, path in [("GET", "/orgs"), ("GET", "/repos"), ("GET", "/issues"), ("GET", "/repos/2"),
+                         ("GET", "/repos/2/issues"), ("POST", "/repos/2/issues"), ("POST", "/issues/3/close"),
+                         ("DELETE", "/repos/1")]:
+        response = client.open(path, method=method)
+        assert response.status_code == 401, (method, path)
+        assert response.json["error"] == "Unauthorized"
+    assert client.post("/login", json={"username": "mallory"}).status_code == 401
+    assert client.post("/login", data="not json").status_code == 401
+    assert client.post("/login", json=["alice"]).status_code == 401
+    assert client.get("/nope").status_code == 404
+    assert client.put("/repos").status_code == 405
+
+
+def test_login_logout_whoami(make_app):
+    client = login(make_app(), "carol")
+    assert client.get("/whoami").json == {"user": {"id": 3, "username": "carol"}}
+    assert client.post("/logout").json == {"user": None}
+    assert client.get("/whoami").json == {"user": None}
+    assert client.get("/repos").status_code == 401
+
+
+def test_a_view_that_forgets_to_authorize_fails_closed(make_app):
+    app = make_app()
+
+    @app.get("/leak")
+    def leak():
+        return {"repos": [r.name for r in db.session.scalars(select(Repo))]}
+
+    client = login(app, "erin")
+    with pytest.raises(OsoError, match="Authorize not called"):
+        client.get("/leak")
+    app.testing = False     # in production, a 500 instead of the data
+    response = client.get("/leak")
+    assert response.status_code == 500 and b"anvil" not in response.data
+
+
+def test_policy_passes_the_checker():
+    from example_apps.github_flask.authorization import POLICY, create_oso
+    from oso_core.frontend.source import Source
+    from oso_core.tooling.check import check_sources
+
+    oso = create_oso()
+    assert check_sources([Source(POLICY.read_text(encoding="utf-8"), str(POLICY))], oso.host) == []
+
+
+# The demo command ----------------------------------------------------------------------------------
+
+def test_readme_demo_command_runs_this_app():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    first_block = readme.split("```")[1]
+    assert "pip install -q -e '.[flask-sqlalchemy]'" in first_block
+    assert ".venv/bin/python -m example_apps.github_flask" in first_block
+
+
+def test_main_creates_seeds_and_would_serve(tmp_path, monkeypatch, capsys):
+    """`python -m example_apps.github_flask` from a clean state: the default SQLite file is
+    created and seeded, the banner printed, and the server started on 127.0.0.1:5000."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setattr(github_config, "DEFAULT_SQLITE_PATH", tmp_path / "demo.sqlite3")
+    monkeypatch.chdir(tmp_path)
+    served = []
+    apps = [github_main.main([], serve=lambda app, **kw: served.append(kw))]
+    app = apps[0]
+    assert served == [{"host": "127.0.0.1", "port": 5000}]
+    out = capsys.readouterr().out
+    assert "seeded just now" in out and str(tmp_path / "demo.sqlite3") in out
+    assert all(name in out for name in USERS) and "curl -c" in out
+    with app.app_context():
+        assert db.session.scalar(select(User.username).where(User.id == 1)) == "alice"
+    # A second start finds the data; --reset seeds it afresh.
+    apps.append(github_main.main([], serve=lambda app, **kw: None))
+    assert "already seeded" in capsys.readouterr().out
+    apps.append(github_main.main(["--reset", "--port", "5001"], serve=lambda app, **kw: served.append(kw)))
+    assert "seeded just now" in capsys.readouterr().out and served[-1]["port"] == 5001
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_module_is_runnable_with_python_dash_m():
+    result = subprocess.run([sys.executable, "-m", "example_apps.github_flask", "--help"], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "--database-url" in result.stdout
