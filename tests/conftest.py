@@ -84,5 +84,8 @@ def _django_db_for_own_table_modules(request):
     if blocker is None:   # Django not configured by pytest-django: nothing is blocked
         yield
         return
+    # The test databases first (as any `django_db` test would): otherwise these modules open the
+    # plain ":memory:" database, and the test database created later for other modules is lost.
+    request.getfixturevalue("django_db_setup")
     with blocker.unblock():
         yield

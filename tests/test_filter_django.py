@@ -181,7 +181,8 @@ def db(request):
         yield alias
     finally:
         drop_tables(alias, models)
-        connections[alias].close()
+        if alias != "default":  # closing in-memory SQLite would drop the test database
+            connections[alias].close()
 
 
 # --- plan building blocks ---------------------------------------------------------------------
@@ -594,7 +595,7 @@ FORMS = {
     "exists_contains_outer_column": (0, 1), "inset_inside_exists": (1, 0),
 }
 # Django aliases subquery tables U0, V0...; the hand-written set SQL uses quoted names instead.
-IN_SUBQUERY = re.compile(r'IN \(SELECT [A-Z]+\d+\."')
+IN_SUBQUERY = re.compile(r'IN \(SELECT "?[A-Z]+\d+"?\."')  # Django 6 quotes the alias: "U0".
 ISSUE_REPO = RelationInfo("repo", "one", m.Repo, "Repo", "repo_id", "id")
 
 

@@ -54,7 +54,8 @@ def database(request):
         with connections[alias].schema_editor() as editor:
             for model in reversed(models):
                 editor.delete_model(model)
-        connections[alias].close()
+        if alias != "default":  # closing in-memory SQLite would drop the test database
+            connections[alias].close()
 
 
 def seed(alias: str, rows: dict) -> None:
@@ -75,7 +76,9 @@ def all_rows(alias: str, type_name: str) -> list:
     """Every row of the type's table, with the relations the policies read prefetched."""
     joined, prefetched = RELATED[type_name]
     rows = SCENARIO_MODELS[type_name]._base_manager.using(alias).order_by("pk")
-    return list(rows.select_related(*joined).prefetch_related(*prefetched))
+    if joined:   # select_related() without fields is deprecated (Django 6.1)
+        rows = rows.select_related(*joined)
+    return list(rows.prefetch_related(*prefetched))
 
 
 def make_oso(alias: str, policy: str) -> Oso:
