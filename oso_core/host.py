@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .exceptions import (
     DuplicateClassAliasError,
@@ -56,6 +56,7 @@ class Host:
         self._next_id = 1
         self._mro_cache: dict[str, tuple[str, ...]] = {}
         self._relations_cache: dict = {}
+        self.relation_provider: Optional[Callable[[type], dict]] = None   # set_relation_provider
         self.get_field = self._default_get_field
 
     # Registration ----------------------------------------------------------------------------
@@ -242,18 +243,31 @@ class Host:
         self.adapter = adapter
         self._changed()
 
+    def set_relation_provider(self, provider: Optional[Callable[[type], dict]]) -> None:
+        """Discover relations with `provider(cls) -> {field: (kind, target, my_field, other_field)}`
+        (as `DataAdapter.relations_of`) before asking the adapter; integrations use it to expose
+        ORM relationships without an adapter being set. None removes it."""
+        self.relation_provider = provider
+        self._changed()
+
     def discovered_relations(self, cls: type) -> dict:
-        """Relations the data-filtering adapter finds on `cls` (ORM relationships), cached."""
-        finder = getattr(self.adapter, "relations_of", None)
-        if finder is None:
+        """Relations found on `cls` by the relation provider, else by the data-filtering
+        adapter (ORM relationships), cached."""
+        finders = [f for f in (self.relation_provider, getattr(self.adapter, "relations_of", None))
+                   if f is not None]
+        if not finders:
             return {}
         cache = self._relations_cache
-        if cache.get("adapter") is not self.adapter:
+        if cache.get("adapter") is not self.adapter or cache.get("provider") is not self.relation_provider:
             cache.clear()
             cache["adapter"] = self.adapter
+            cache["provider"] = self.relation_provider
         found = cache.get(cls)
         if found is None:
-            found = cache[cls] = dict(finder(cls))
+            found = {}
+            for finder in reversed(finders):   # the provider's answer wins over the adapter's
+                found.update(finder(cls))
+            cache[cls] = found
         return found
 
 

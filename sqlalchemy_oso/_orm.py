@@ -95,17 +95,9 @@ def orm_relations(cls: type) -> dict:
     return found
 
 
-class _OrmDiscoveredRelations:
-    """Replacement for `Host.discovered_relations`: ORM relationships of mapped classes, then
-    whatever the host found before (its data-filtering adapter's relations)."""
-
-    def __init__(self, original: Any) -> None:
-        self.original = original
-
-    def __call__(self, cls: type) -> dict:
-        if mapper_of(cls) is not None and isinstance(cls, type):
-            return orm_relations(cls)
-        return self.original(cls)
+def _orm_relations_of(cls: type) -> dict:
+    """Relation provider for `Host.set_relation_provider`: the ORM relationships of mapped classes."""
+    return orm_relations(cls) if isinstance(cls, type) and mapper_of(cls) is not None else {}
 
 
 class _OrmGetField:
@@ -143,9 +135,8 @@ def install_orm_introspection(oso: Any) -> None:
     host = oso.host
     if not isinstance(host.get_field, _OrmGetField):
         host.get_field = _OrmGetField(host, host.get_field)
-    current = host.discovered_relations
-    if not isinstance(current, _OrmDiscoveredRelations):
-        host.discovered_relations = _OrmDiscoveredRelations(current)
+    if host.relation_provider is not _orm_relations_of:
+        host.set_relation_provider(_orm_relations_of)
 
 
 def all_mappers() -> list:

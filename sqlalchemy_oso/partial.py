@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -71,8 +70,7 @@ def partial_to_filter(expression: Any, session: Session, model: Any, get_model: 
     """A filter over `model` (a mapped class or alias) equivalent to `expression`, the partial
     binding of a variable of that type; `get_model(name)` returns the class registered as
     `name` (pass `oso.get_class`)."""
-    from oso_core.filtering.builder import build_plan
-    from oso_core.filtering.schema import Schema
+    from oso_core.filtering import build_plan_from_results
 
     mapper = mapper_of(model)
     if mapper is None:
@@ -81,8 +79,7 @@ def partial_to_filter(expression: Any, session: Session, model: Any, get_model: 
         # A concrete value: the row must be that object.
         expression = Expression("And", [Expression("Unify", [_this(), expression])])
     host = _host_of(get_model)
-    evaluation = SimpleNamespace(results=[expression], sets={}, origins={})
-    plan = build_plan(evaluation, mapper.class_, Schema(host))
+    plan = build_plan_from_results(host, [expression], mapper.class_)
     return compile_plan(plan, model, host if hasattr(host, "types") else None)
 
 

@@ -346,3 +346,18 @@ def test_declared_relation_field_without_adapter_is_a_clear_error():
     oso.load_str('allow(_, "get", foo: Foo) if foo.bar.id = "b1";')
     with pytest.raises(exceptions.PolarRuntimeError, match=r"Foo.bar is declared as a Relation field[\s\S]*set_data_filtering_adapter"):
         oso.is_allowed("u", "get", FOOS[0])
+
+
+def test_relation_provider_comes_before_the_adapter(session):
+    """Integrations expose ORM relationships through `Host.set_relation_provider`."""
+    oso = Oso()
+    oso.set_data_filtering_adapter(SqlAlchemyAdapter(session))
+    from_adapter = oso.host.discovered_relations(Repo)
+    assert from_adapter["org"][0] == "one"
+    provided = {"org": ("one", Org, "org_id", "id"), "owner": ("one", Org, "owner_id", "id")}
+    oso.host.set_relation_provider(lambda cls: provided if cls is Repo else {})
+    found = oso.host.discovered_relations(Repo)
+    assert found["owner"] == provided["owner"] and found["org"] == provided["org"]
+    assert "repo_roles" in found                    # still from the adapter
+    oso.host.set_relation_provider(None)
+    assert "owner" not in oso.host.discovered_relations(Repo)

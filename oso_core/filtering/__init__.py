@@ -13,7 +13,7 @@ from .builder import build_plan
 from .plan import FilterPlan
 from .schema import Schema
 
-__all__ = ["FilterPlan", "build_filter_plan", "build_rule_plan"]
+__all__ = ["FilterPlan", "build_filter_plan", "build_plan_from_results", "build_rule_plan"]
 
 
 def build_filter_plan(polar: Any, actor: Any, action: Any, cls: type) -> FilterPlan:
@@ -32,6 +32,17 @@ def build_rule_plan(polar: Any, rule_name: str, args: list, cls: type) -> Filter
     terms = [ROW if a is ROW_ARGUMENT else a for a in args]
     evaluation = evaluate_rule(kb, rule_name, terms, type_name)
     return build_plan(evaluation, cls, Schema(polar.host))
+
+
+def build_plan_from_results(host: Any, results: list, cls: type) -> FilterPlan:
+    """The plan for rows of `cls` satisfying any of `results`: partial bindings of a variable of
+    that type, as `Polar.query(..., accept_expression=True)` returns them (an `Expression` over
+    `_this`, or a concrete object). For integrations that translate legacy partial results;
+    `host` supplies class names and relations (`oso.host`, or any object with `class_name`,
+    `get_class`, `types` and `discovered_relations`)."""
+    from types import SimpleNamespace
+    evaluation = SimpleNamespace(results=list(results), sets={}, origins={})
+    return build_plan(evaluation, cls, Schema(host))
 
 
 class _RowArgument:
