@@ -1095,3 +1095,32 @@ def test_failed_reload_keeps_the_old_policy():
     assert oso.authorized_actions("u", "r") == before
     oso.reload_str(POLICY_B)
     assert ANSWERS[frozenset(oso.authorized_actions("u", "r"))] == "B"
+
+
+def test_aliased_constrained_variables_keep_the_alias_as_legacy():
+    """`x = y and y > 1`: legacy writes each variable's constraints with the alias visible."""
+    polar = Polar()
+    polar.load_str("g(x, y) if x = y and y > 1;\n"
+                   "k(x, y, z) if x = y and y = z and z > 1;\n"
+                   "m(x, y) if y > 1 and x = y;")
+    this, x, y, z = Variable("_this"), Variable("x"), Variable("y"), Variable("z")
+
+    def first(rule, *args):
+        return next(polar.query_rule(rule, *args, accept_expression=True))["bindings"]
+
+    def conj(*items):
+        return Expression("And", list(items))
+
+    def unify(a, b):
+        return Expression("Unify", [a, b])
+
+    def gt(a):
+        return Expression("Gt", [a, 1])
+
+    assert first("g", x, y) == {"x": conj(unify(y, this), gt(y)), "y": conj(unify(this, x), gt(this))}
+    assert first("k", x, y, z) == {
+        "x": conj(unify(z, y), unify(y, this), gt(z)),
+        "y": conj(unify(z, this), unify(this, x), gt(z)),
+        "z": conj(unify(this, y), unify(y, x), gt(this)),
+    }
+    assert first("m", x, y) == {"x": conj(gt(y), unify(this, y)), "y": conj(gt(this), unify(x, this))}

@@ -15,7 +15,7 @@ from .errors import EvalError, runtime_error
 from .knowledge import KnowledgeBase
 from .operations import add_constraint, free_vars, undo
 from .tracing import tracer_from_env
-from .terms import SERIALS, RestList, Var, deref, render_term
+from .terms import SERIALS, UNBOUND, RestList, Var, deref, render_term
 
 DEFAULT_TIMEOUT_MS = 30_000
 _NEGATED = {"Unify": "Neq", "Eq": "Neq", "Neq": "Unify", "Lt": "Geq", "Leq": "Gt", "Gt": "Leq", "Geq": "Lt"}
@@ -31,7 +31,7 @@ class Query:
     """One evaluation: trail, counters and the snapshot it runs against."""
 
     __slots__ = ("kb", "host", "trail", "calls", "depth", "max_depth", "started", "timeout_ms",
-                 "partial", "counter", "tracer", "constrained", "built", "tabling", "origins")
+                 "partial", "counter", "tracer", "constrained", "built", "tabling", "origins", "awaiter")
 
     def __init__(self, kb: KnowledgeBase, partial: bool = False) -> None:
         self.kb = kb
@@ -49,6 +49,9 @@ class Query:
         self.built: Optional[dict] = None   # id -> (instance, `new` text) for messages
         self.tabling: Any = None             # data filtering: recursive calls become row sets
         self.origins: Optional[dict] = None  # data filtering: id(constraint) -> (it, source span)
+        # Async mode (runtime/async_bridge.py): a function awaiting a host value if it is
+        # awaitable, for a query created inside an async call; None for a synchronous query.
+        self.awaiter: Optional[Callable[[Any], Any]] = None if _awaiter_source is None else _awaiter_source()
 
     # Variables -------------------------------------------------------------------------------
 
@@ -235,6 +238,16 @@ def negated(c: Expression) -> Expression:
 
 _MAX_DEPTH = max_depth()
 
+# Installed by runtime/async_bridge.py when async support is first used: returns the awaiter for
+# a query created in the current greenlet (None outside an async call). Until then, creating a
+# query pays only this None check.
+_awaiter_source: Optional[Callable[[], Any]] = None
+
+
+def set_awaiter_source(source: Callable[[], Any]) -> None:
+    global _awaiter_source
+    _awaiter_source = source
+
 
 # Results -------------------------------------------------------------------------------------
 
@@ -261,7 +274,9 @@ def result_bindings(q: Query, qvars: dict[str, Var], accept_expression: bool) ->
         t = deref(v)
         if type(t) is Var:
             if t.cons:
-                expr = constraint_expression(t, q)
+                group = reps.get(id(t), ())
+                expr = (aliased_constraint_expression(q, name, t, [qvars[n] for n in group])
+                        if len(group) > 1 else constraint_expression(t, q))
                 if not accept_expression:
                     raise exc.UnexpectedPolarTypeError(exc.UNEXPECTED_EXPRESSION_MESSAGE)
                 out[name] = expr
@@ -276,6 +291,113 @@ def result_bindings(q: Query, qvars: dict[str, Var], accept_expression: bool) ->
             continue
         out[name] = to_python_value(t, accept_expression)
     return out
+
+
+def aliased_constraint_expression(q: Query, name: str, rep: Var, group: list) -> Expression:
+    """Legacy's form for query variables aliased to each other and constrained (`x = y and
+    y > 1`): the aliasing stays visible as `Unify` constraints between the named variables, and
+    every other constraint is written on the variable it was first placed on, e.g. for `x`:
+    `y = _this and y > 1`; for `y`: `_this = x and _this > 1`.
+
+    Legacy binds aliased unbound variables in a cycle and writes the cycle out, starting at the
+    variable being constrained, when the first constraint arrives; an alias made after that is
+    a constraint of its own, in order. The trail gives the same order here.
+    """
+    members = {id(v) for v in group}
+    named = [v for v in group if not v.name.startswith("_")] or group
+    events = _group_events(q, rep, members)
+    canonical: Any = None
+    pending = False
+    ordered: list = []
+    for kind, item in events:
+        if kind == "alias":
+            if canonical is None:
+                pending = True
+            else:
+                ordered.append(("unify", item))
+            continue
+        if canonical is None:
+            canonical = _literal_member(item, members) or named[0]
+            if id(canonical) not in {id(v) for v in named}:
+                canonical = named[0]   # a temporary: written as the first named variable
+            if pending:
+                chain = [canonical] + [v for v in reversed(named) if v is not canonical]
+                ordered.extend(("unify", (a, b)) for a, b in zip(chain, chain[1:]))
+        ordered.append(("constraint", item))
+    this = Variable("_this")
+    own = next(v for v in group if v.name == name) if any(v.name == name for v in group) else None
+
+    def write(v: Var) -> Any:
+        return this if v is own else Variable(v.name)
+
+    out: list = []
+    for kind, item in ordered:
+        if kind == "unify":
+            a, b = item
+            if id(a) in members and id(b) in members and a.name.startswith("_") != b.name.startswith("_"):
+                continue
+            out.append(Expression("Unify", [write(a), write(b)]))
+        else:
+            out.append(_write_aliased(item, rep, members, canonical, write))
+    return Expression("And", out)
+
+
+def _group_events(q: Query, rep: Var, members: set) -> list:
+    """("alias", (var, target)) and ("constraint", c) events for `rep`'s alias group, in order."""
+    component = constraint_component(rep, q)
+    wanted = {id(c) for c in component}
+    events: list = []
+    seen: set = set()
+    later: dict = {}   # id(var) -> constraints it holds now, for the last trail entry of each var
+    entries = [e for e in q.trail]
+    for i, e in enumerate(entries):
+        if type(e) is Var:
+            if id(e) in members and type(e.ref) is Var:
+                events.append(("alias", (e, e.ref)))
+            continue
+        v, old = e
+        nxt = next((f[1] for f in entries[i + 1:] if type(f) is not Var and f[0] is v), None)
+        now = nxt if nxt is not None else later.setdefault(id(v), v.cons or ())
+        for c in now or ():
+            if id(c) in wanted and id(c) not in seen and not any(c is o for o in old or ()):
+                seen.add(id(c))
+                events.append(("constraint", c))
+    events.extend(("constraint", c) for c in component if id(c) not in seen)
+    return events
+
+
+def _literal_member(t: Any, members: set) -> Optional[Var]:
+    """The first group variable written in `t` (not dereferenced)."""
+    tt = type(t)
+    if tt is Var:
+        if id(t) in members:
+            return t
+        return None if t.ref is UNBOUND else _literal_member(t.ref, members)
+    if tt is Expression:
+        for a in t.args:
+            found = _literal_member(a, members)
+            if found is not None:
+                return found
+    return None
+
+
+def _write_aliased(t: Any, rep: Var, members: set, canonical: Var, write: Callable[[Var], Any]) -> Any:
+    tt = type(t)
+    if tt is Var and (id(t) in members or deref(t) is rep):
+        return write(canonical)
+    t = deref(t)
+    tt = type(t)
+    if tt is Var:
+        return Variable(t.name)
+    if tt is Expression:
+        return Expression(t.operator, [_write_aliased(a, rep, members, canonical, write) for a in t.args])
+    if tt is Pattern:
+        return Pattern(t.tag, {k: _write_aliased(x, rep, members, canonical, write) for k, x in t.fields.items()})
+    if tt is list:
+        return [_write_aliased(x, rep, members, canonical, write) for x in t]
+    if tt is dict:
+        return {k: _write_aliased(x, rep, members, canonical, write) for k, x in t.items()}
+    return t
 
 
 def constraint_expression(v: Var, q: Optional[Query] = None) -> Expression:
