@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 from .exceptions import ForbiddenError, NotFoundError, OsoError
 from .polar import Polar
+from .runtime.async_bridge import await_if_async, run_async
 from .variable import Variable
 
 if TYPE_CHECKING:
@@ -146,6 +147,51 @@ class Oso(Polar):
                 raise OsoError(_WILDCARD_ERROR.format(method=method, what=var))
             found.add(value)
         return found
+
+    # Async decisions (docs/async.md) -------------------------------------------------------------
+
+    # Each runs its synchronous counterpart in an engine greenlet (runtime/async_bridge.py): a
+    # host attribute, method result or iterator step that is awaitable is awaited in the event
+    # loop where the policy reads it. Same arguments, results and errors as the sync methods.
+
+    async def is_allowed_async(self, actor: Any, action: Any, resource: Any) -> bool:
+        """`is_allowed`, awaiting awaitable host values (see docs/async.md)."""
+        return await run_async(self.is_allowed, actor, action, resource)
+
+    async def authorize_async(self, actor: Any, action: Any, resource: Any, *, check_read: bool = True) -> None:
+        """`authorize`, awaiting awaitable host values."""
+        await run_async(self.authorize, actor, action, resource, check_read=check_read)
+
+    async def authorize_request_async(self, actor: Any, request: Any) -> None:
+        """`authorize_request`, awaiting awaitable host values."""
+        await run_async(self.authorize_request, actor, request)
+
+    async def authorize_field_async(self, actor: Any, action: Any, resource: Any, field: Any) -> None:
+        """`authorize_field`, awaiting awaitable host values."""
+        await run_async(self.authorize_field, actor, action, resource, field)
+
+    async def authorized_actions_async(self, actor: Any, resource: Any, allow_wildcard: bool = False) -> set:
+        """`authorized_actions`, awaiting awaitable host values."""
+        return await run_async(self.authorized_actions, actor, resource, allow_wildcard)
+
+    async def authorized_fields_async(self, actor: Any, action: Any, resource: Any,
+                                      allow_wildcard: bool = False) -> set:
+        """`authorized_fields`, awaiting awaitable host values."""
+        return await run_async(self.authorized_fields, actor, action, resource, allow_wildcard)
+
+    async def authorized_query_async(self, actor: Any, action: Any, resource_cls: type) -> Any:
+        """`authorized_query`: the filter is built awaiting awaitable host values (the actor's
+        attributes); the query is returned, not run."""
+        return await run_async(self.authorized_query, actor, action, resource_cls)
+
+    async def authorized_resources_async(self, actor: Any, action: Any, resource_cls: type) -> list:
+        """`authorized_resources`: the filter is built awaiting awaitable host values, then the
+        adapter runs the query; an adapter whose `execute_query` returns an awaitable (e.g.
+        `SqlAlchemyAdapter` over an `AsyncSession`) is awaited."""
+        def authorized_resources() -> list:
+            query = self.authorized_query(actor, action, resource_cls)
+            return await_if_async(self.host.adapter.execute_query(query))
+        return await run_async(authorized_resources)
 
     # Data filtering ------------------------------------------------------------------------------
 

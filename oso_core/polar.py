@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Generator, Iterable, Optional, Union
+from typing import Any, AsyncIterator, Generator, Iterable, Optional, Union
 
 from . import exceptions as exc
 from .exceptions import InlineQueryFailedError, PolarRuntimeError
@@ -16,6 +16,7 @@ from .partial import TypeConstraint
 from .predicate import Predicate
 from .variable import Variable
 from .runtime.driver import first_solution, prepare_predicate, prepare_term, run_query
+from .runtime.async_bridge import iterate_async, run_async
 from .runtime.knowledge import KnowledgeBase
 
 # Argument types that must be converted to terms before solving (the rest are terms as they are).
@@ -196,6 +197,22 @@ class Polar:
             if type(a) in _NEEDS_CONVERSION:
                 return next(self.query(Predicate(name, args)), None) is not None
         return first_solution(self._current_kb(), name, args)
+
+    # Async querying (docs/async.md) -------------------------------------------------------------
+
+    def query_async(self, query: Any, **kwargs: Any) -> AsyncIterator[dict]:
+        """`query` for async code: an async generator of the same results, produced lazily,
+        awaiting awaitable host values (attributes, method results, iterator steps) in the event
+        loop where the policy reads them. Close it (`contextlib.aclosing`) when leaving early."""
+        return iterate_async(lambda: self.query(query, **kwargs))
+
+    def query_rule_async(self, name: str, *args: Any, **kwargs: Any) -> AsyncIterator[dict]:
+        """`query_rule` for async code: an async generator of its results (see `query_async`)."""
+        return iterate_async(lambda: self.query_rule(name, *args, **kwargs))
+
+    async def query_rule_once_async(self, name: str, *args: Any, **kwargs: Any) -> bool:
+        """`query_rule_once` for async code: does `name(*args)` have a result?"""
+        return await run_async(self.query_rule_once, name, *args, **kwargs)
 
     def repl(self, files: Optional[list] = None) -> None:
         """Interactive query loop (`query> `) over the loaded policy."""

@@ -13,12 +13,21 @@ from .builder import build_plan
 from .plan import FilterPlan
 from .schema import Schema
 
-__all__ = ["FilterPlan", "build_filter_plan", "build_plan_from_results", "build_rule_plan"]
+__all__ = ["FilterPlan", "build_filter_plan", "build_filter_plan_async", "build_plan_from_results",
+           "build_rule_plan"]
 
 
 def build_filter_plan(polar: Any, actor: Any, action: Any, cls: type) -> FilterPlan:
     """The plan selecting the rows of `cls` that `allow(actor, action, row)` permits."""
     return build_rule_plan(polar, "allow", [actor, action, ROW_ARGUMENT], cls)
+
+
+async def build_filter_plan_async(polar: Any, actor: Any, action: Any, cls: type) -> FilterPlan:
+    """`build_filter_plan` from async code: attribute reads that return awaitables (the actor's
+    lazy relationships, async properties) are awaited in the event loop. No adapter or session is
+    involved, so a request can compile the plan against its own session."""
+    from ..runtime.async_bridge import run_async
+    return await run_async(build_filter_plan, polar, actor, action, cls)
 
 
 def build_rule_plan(polar: Any, rule_name: str, args: list, cls: type) -> FilterPlan:

@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 from .. import exceptions as exc
 from ..expression import Expression, Pattern
+from ..runtime.async_bridge import await_if_async
 from ..runtime.partial_eval import PartialEvaluation, first_origin
 from ..runtime.terms import render_term
 from ..variable import Variable
@@ -402,7 +403,9 @@ class _Scope:
                 if rel.kind != "one":
                     raise unsupported_operation(c, self.b.origins, f"{op}/2 on a to-many relation")
                 value = right[1]
-                key = value if value is None or not hasattr(value, rel.other_field) else getattr(value, rel.other_field)
+                # The related object's key (the value itself if it has no such attribute), read
+                # once: in an async call an awaitable attribute is awaited.
+                key = await_if_async(getattr(value, rel.other_field, value))
                 return Compare(op, Field(parent, rel.my_field), Value(key))
             return Compare(op, Field(left[1], None), Value(right[1]))
         if right[0] == "field":

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..data.filter import Condition, DataFilter, Projection
 from ..data_filtering import Relation
+from ..runtime.async_bridge import await_if_async
 from .plan import Compare, Field, FilterPlan, Row, Value
 
 
@@ -26,7 +27,7 @@ def fetch_related(host: Any, obj: Any, field: str, relation: Relation) -> Any:
             f"{owner}.{field} is declared as a Relation field, which is read through the "
             f"data-filtering adapter, and no adapter is set: call oso.set_data_filtering_adapter(...)")
     other = host.get_class(relation.other_type)
-    value = getattr(obj, relation.my_field)
+    value = await_if_async(getattr(obj, relation.my_field))   # awaited in async calls
     if hasattr(adapter, "build_query_from_plan"):
         root = Row(other, relation.other_type, relation.other_type.lower())
         query = adapter.build_query_from_plan(
@@ -34,7 +35,7 @@ def fetch_related(host: Any, obj: Any, field: str, relation: Relation) -> Any:
     else:
         condition = Condition(Projection(other, relation.other_field), "Eq", value)
         query = adapter.build_query(DataFilter(other, [], [[condition]], host.types))
-    results = list(adapter.execute_query(query))
+    results = list(await_if_async(adapter.execute_query(query)))
     if relation.kind == "one":
         if len(results) != 1:
             raise RelationFetchError(

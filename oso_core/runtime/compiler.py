@@ -194,6 +194,8 @@ class BodyCompiler:
                 # A plain host object: read the attribute (the hot path of most policies).
                 try:
                     v = getattr(obj, name)
+                    if q.awaiter is not None:  # an async query: await an awaitable value
+                        v = q.awaiter(v)
                 except AttributeError as e:
                     raise application_error(str(e), span) from None
                 tv = type(v)

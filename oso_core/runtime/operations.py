@@ -374,8 +374,11 @@ def lookup(q: Any, obj: Any, field: Any, args: Optional[list], kwargs: Optional[
     relations = q.kb.relation_fields.get(to)
     if relations is not None and args is None and name in relations:
         return to_polar(_fetch_relation(q, obj, name, relations[name], span))
+    awaiter = q.awaiter
     try:
         attr = getattr(obj, name)
+        if awaiter is not None:  # an async query: await an awaitable attribute
+            attr = awaiter(attr)
     except AttributeError as e:
         raise application_error(str(e), span) from None
     if args is None:
@@ -383,8 +386,12 @@ def lookup(q: Any, obj: Any, field: Any, args: Optional[list], kwargs: Optional[
     if not callable(attr):
         raise runtime_error(f"tried to call '{name}' but it is not callable", span, exc.InvalidCallError)
     if kwargs:
-        return to_polar(attr(*[to_python(q, a) for a in args], **{k: to_python(q, v) for k, v in kwargs.items()}))
-    return to_polar(attr(*[to_python(q, a) for a in args]))
+        result = attr(*[to_python(q, a) for a in args], **{k: to_python(q, v) for k, v in kwargs.items()})
+    else:
+        result = attr(*[to_python(q, a) for a in args])
+    if awaiter is not None:  # `async def` methods: await the coroutine
+        result = awaiter(result)
+    return to_polar(result)
 
 
 def _fetch_relation(q: Any, obj: Any, name: str, relation: Any, span: Any) -> Any:
@@ -462,15 +469,36 @@ def member(q: Any, item: Any, coll: Any, span: Any) -> Iterator[None]:
         return
     if tc is bool or tc is int or tc is float:
         raise type_error(f"can only use `in` on an iterable value, this is {rust_debug(coll)}", span)
+    if q.awaiter is not None:
+        # An async query iterates asynchronously what offers it (`__aiter__`: async generators,
+        # Django QuerySets, which may not do I/O synchronously in an event loop).
+        yield from unify_each(q, item, _async_query_items(q, coll))
+        return
     try:
         iterator = iter(coll)
     except TypeError:
         # An ORM relation manager (Django's `repo.roles`) is not iterable; its `.all()` is.
-        all_rows = getattr(coll, "all", None)
-        if not (callable(all_rows) and type(coll).__name__.endswith("Manager")):
+        all_rows = getattr(coll, "all", None) if type(coll).__name__.endswith("Manager") else None
+        if not callable(all_rows):
             raise runtime_error(f"{coll!r} is not iterable", None, exc.InvalidIteratorError) from None
         iterator = iter(all_rows())
     yield from unify_each(q, item, _timed(q, iterator))
+
+
+def _async_query_items(q: Any, coll: Any) -> Iterator:
+    """`member`'s host iteration in an async query: `__aiter__` first, then `__iter__` (items
+    that are awaitable are awaited), then a relation manager's `.all()`."""
+    from .async_bridge import async_items
+    if hasattr(type(coll), "__aiter__"):
+        return async_items(q, coll)
+    try:
+        iterator = iter(coll)
+    except TypeError:
+        all_rows = getattr(coll, "all", None) if type(coll).__name__.endswith("Manager") else None
+        if not callable(all_rows):
+            raise runtime_error(f"{coll!r} is not iterable", None, exc.InvalidIteratorError) from None
+        return _async_query_items(q, q.awaiter(all_rows()))
+    return _timed(q, (q.awaiter(x) for x in iterator))
 
 
 def unify_each(q: Any, item: Any, values: Iterable) -> Iterator[None]:
@@ -505,16 +533,23 @@ def matches(q: Any, value: Any, pattern: Any) -> bool:
             return constrain_isa(q, value, pattern)
         if pattern.tag is not None and not q.isa_class(value, pattern.tag):
             return False
+        rels = q.kb.relation_fields.get(tv) if tv is not dict else None
         for key, sub in pattern.fields.items():
             if tv is dict:
                 if key not in value:
                     return False
                 field_value = value[key]
+            elif rels is not None and key in rels:
+                # A declared Relation field is read through the adapter, as `value.key` is.
+                field_value = to_polar(_fetch_relation(q, value, key, rels[key], None))
             else:
                 try:
-                    field_value = to_polar(getattr(value, key))
+                    field_value = getattr(value, key)
+                    if q.awaiter is not None:  # an async query: await an awaitable field
+                        field_value = q.awaiter(field_value)
                 except AttributeError:
                     return False
+                field_value = to_polar(field_value)
             if not matches(q, field_value, sub):
                 return False
         return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextvars import ContextVar
 from typing import Any, Callable, Optional
 
 from .. import exceptions as exc
@@ -51,7 +52,8 @@ class Query:
         self.origins: Optional[dict] = None  # data filtering: id(constraint) -> (it, source span)
         # Async mode (runtime/async_bridge.py): a function awaiting a host value if it is
         # awaitable, for a query created inside an async call; None for a synchronous query.
-        self.awaiter: Optional[Callable[[Any], Any]] = None if _awaiter_source is None else _awaiter_source()
+        awaiter = _async_awaiter()
+        self.awaiter: Optional[Callable[[Any], Any]] = None if awaiter is None else awaiter()
 
     # Variables -------------------------------------------------------------------------------
 
@@ -238,15 +240,11 @@ def negated(c: Expression) -> Expression:
 
 _MAX_DEPTH = max_depth()
 
-# Installed by runtime/async_bridge.py when async support is first used: returns the awaiter for
-# a query created in the current greenlet (None outside an async call). Until then, creating a
-# query pays only this None check.
-_awaiter_source: Optional[Callable[[], Any]] = None
-
-
-def set_awaiter_source(source: Callable[[], Any]) -> None:
-    global _awaiter_source
-    _awaiter_source = source
+# Async queries (runtime/async_bridge.py): in the context an async call's engine greenlet runs in,
+# a function giving the awaiter of a query created there (None if not in that greenlet after all).
+# Everywhere else it is unset, and creating a query pays this one lookup.
+ASYNC_AWAITER: ContextVar[Optional[Callable[[], Any]]] = ContextVar("oso_core_async_awaiter", default=None)
+_async_awaiter = ASYNC_AWAITER.get
 
 
 # Results -------------------------------------------------------------------------------------

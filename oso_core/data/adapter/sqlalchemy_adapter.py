@@ -15,7 +15,8 @@ expression, a NULL column behaves as Polar's "not equal / false" everywhere.
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable, Optional
+import sys
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -33,6 +34,9 @@ from oso_core.filtering.plan import (
 )
 
 from .adapter import DataAdapter
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = ["SqlAlchemyAdapter", "build_select", "filter_clause", "relations_of"]
 
@@ -82,11 +86,17 @@ class SqlAlchemyAdapter(DataAdapter):
 
     By default queries are ORM `Query` objects (as legacy oso returned); with `statement=True`
     they are 2.0-style `Select` statements.
+
+    The session may be an `AsyncSession` (or `async_scoped_session`): queries are then `Select`
+    statements, and they run only inside async calls (`await oso.authorized_resources_async(...)`,
+    a Relation field read by `await oso.is_allowed_async(...)`), awaiting the session in the
+    event loop; or run one yourself with `await adapter.execute_query_async(query)`.
     """
 
-    def __init__(self, session: Session, *, statement: bool = False) -> None:
+    def __init__(self, session: Session | AsyncSession, *, statement: bool = False) -> None:
         self.session = session
-        self.statement = statement
+        self.is_async = _is_async_session(session)
+        self.statement = statement or self.is_async   # an AsyncSession has no `query()`
 
     def build_query_from_plan(self, plan: FilterPlan) -> Any:
         """A query of the rows of `plan.root.cls` that satisfy the plan."""
@@ -101,6 +111,8 @@ class SqlAlchemyAdapter(DataAdapter):
 
     def execute_query(self, query: Any) -> list:
         """Run a query built by this adapter and return the selected objects."""
+        if self.is_async:
+            return self._execute_in_async_call(query)
         if isinstance(query, Query):
             return query.all()
         if isinstance(query, Select):
@@ -111,9 +123,35 @@ class SqlAlchemyAdapter(DataAdapter):
         """The relations the ORM mapping declares for `cls` (see `relations_of`)."""
         return relations_of(cls)
 
+    async def execute_query_async(self, query: Any) -> list:
+        """Run a `Select` built by this adapter on its `AsyncSession`."""
+        if not self.is_async:
+            raise TypeError("execute_query_async needs an adapter over an AsyncSession; "
+                            "this one holds a synchronous Session: use execute_query")
+        if not isinstance(query, Select):
+            raise TypeError(f"cannot execute {type(query).__name__}: expected a Select")
+        return list((await self.session.scalars(query)).all())
+
+    def _execute_in_async_call(self, query: Any) -> list:
+        from oso_core.runtime.async_bridge import await_, in_async_call
+        if not isinstance(query, Select):
+            raise TypeError(f"cannot execute {type(query).__name__}: expected a Select")
+        if not in_async_call():
+            raise UnsupportedError(
+                "this SqlAlchemyAdapter holds an AsyncSession, whose queries must be awaited: use "
+                "`await oso.authorized_resources_async(...)` (and the other *_async methods), or "
+                "`await adapter.execute_query_async(query)`")
+        return list(await_(self.session.scalars(query)).all())
+
 
 # ---------------------------------------------------------------------------------------------
 # Mapping helpers
+
+def _is_async_session(session: Any) -> bool:
+    # No AsyncSession can exist unless its module was imported: plain sessions skip the import.
+    module = sys.modules.get("sqlalchemy.ext.asyncio")
+    return module is not None and isinstance(session, (module.AsyncSession, module.async_scoped_session))
+
 
 def _mapper_or_none(cls: Any) -> Optional[Mapper]:
     found = sa.inspect(cls, raiseerr=False) if isinstance(cls, type) else None
