@@ -243,6 +243,13 @@ class Host:
         self.adapter = adapter
         self._changed()
 
+    def items_of(self, value: Any) -> Optional[Any]:
+        """The items of a host value that is not iterable itself, for `in` (an ORM relation
+        manager such as Django's `repo.roles`), as the data-filtering adapter's `items_of`
+        knows them; None if nobody does."""
+        finder = getattr(self.adapter, "items_of", None)
+        return None if finder is None else finder(value)
+
     def set_relation_provider(self, provider: Optional[Callable[[type], dict]]) -> None:
         """Discover relations with `provider(cls) -> {field: (kind, target, my_field, other_field)}`
         (as `DataAdapter.relations_of`) before asking the adapter; integrations use it to expose

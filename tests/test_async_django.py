@@ -18,6 +18,7 @@ from django_oso_app.models import Author, Post
 
 from engine_under_test import LEGACY
 from oso_core import Oso
+from oso_core.data.adapter.django_adapter import DjangoAdapter
 
 pytestmark = [pytest.mark.django_db(transaction=True),
               pytest.mark.skipif(LEGACY, reason="async decisions are an oso_core API")]
@@ -31,6 +32,8 @@ allow(author: Author, "review", post: Post) if p in author.readable_posts.filter
 
 def make_oso() -> Oso:
     oso = Oso()
+    # The Django adapter tells the engine how to iterate relation managers (`post.readers`).
+    oso.set_data_filtering_adapter(DjangoAdapter())
     oso.register_class(Author)
     oso.register_class(Post)
     oso.load_str(POLICY)

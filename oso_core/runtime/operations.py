@@ -477,27 +477,28 @@ def member(q: Any, item: Any, coll: Any, span: Any) -> Iterator[None]:
     try:
         iterator = iter(coll)
     except TypeError:
-        # An ORM relation manager (Django's `repo.roles`) is not iterable; its `.all()` is.
-        all_rows = getattr(coll, "all", None) if type(coll).__name__.endswith("Manager") else None
-        if not callable(all_rows):
+        # Not iterable itself, e.g. an ORM relation manager (Django's `repo.roles`): the host
+        # (through its data-filtering adapter) may know its items.
+        items = q.host.items_of(coll)
+        if items is None:
             raise runtime_error(f"{coll!r} is not iterable", None, exc.InvalidIteratorError) from None
-        iterator = iter(all_rows())
+        iterator = iter(items)
     yield from unify_each(q, item, _timed(q, iterator))
 
 
 def _async_query_items(q: Any, coll: Any) -> Iterator:
     """`member`'s host iteration in an async query: `__aiter__` first, then `__iter__` (items
-    that are awaitable are awaited), then a relation manager's `.all()`."""
+    that are awaitable are awaited), then what the host knows (`Host.items_of`)."""
     from .async_bridge import async_items
     if hasattr(type(coll), "__aiter__"):
         return async_items(q, coll)
     try:
         iterator = iter(coll)
     except TypeError:
-        all_rows = getattr(coll, "all", None) if type(coll).__name__.endswith("Manager") else None
-        if not callable(all_rows):
+        items = q.host.items_of(coll)
+        if items is None:
             raise runtime_error(f"{coll!r} is not iterable", None, exc.InvalidIteratorError) from None
-        return _async_query_items(q, q.awaiter(all_rows()))
+        return _async_query_items(q, q.awaiter(items))
     return _timed(q, (q.awaiter(x) for x in iterator))
 
 

@@ -12,8 +12,7 @@ class DataAdapter:
     store and `execute_query(query)` returns the list of objects it selects. An adapter written
     for legacy oso works unchanged, for every policy whose filter fits the legacy `DataFilter`.
 
-    Adapters may also implement two optional methods, which the bundled SQLAlchemy and Django
-    adapters do:
+    Adapters may also implement optional methods, which the bundled adapters do:
 
     * `build_query_from_plan(plan: oso_core.filtering.plan.FilterPlan)` -- compile the full
       filter plan (negation, EXISTS over relations, recursive row sets). When present,
@@ -21,6 +20,8 @@ class DataAdapter:
     * `relations_of(cls) -> dict[str, tuple[kind, target_cls, my_field, other_field]]` -- the
       relations the store knows for a class (ORM relationships), used for fields the
       application did not declare with `register_class(..., fields=...)`.
+    * `items_of(value) -> iterable or None` -- the items of a store object that is not iterable
+      itself, for `x in value` in policies (the Django adapter: a relation manager's `.all()`).
     """
 
     def build_query(self, filter: Any) -> Any:

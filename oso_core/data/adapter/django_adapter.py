@@ -690,6 +690,12 @@ class DjangoAdapter(DataAdapter):
         """The relations Django knows for a model (see `relations_of`)."""
         return relations_of(cls)
 
+    def items_of(self, value: Any) -> Any:
+        """A relation manager's rows (`repo.roles` is not iterable, `repo.roles.all()` is),
+        so policies can write `role in repo.roles`; None for anything else."""
+        from django.db.models.manager import BaseManager
+        return value.all() if isinstance(value, BaseManager) else None
+
 
 def _junction(items: list, absorbing: bool, combine: Callable) -> Compiled:
     """`and` (absorbing False) or `or` (absorbing True) of compiled parts, folding constants."""
