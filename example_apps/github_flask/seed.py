@@ -1,6 +1,7 @@
-"""Deterministic demo data: five users with different access, two orgs, five repos, issues.
+"""Seeding the demo data: the rows of example_apps/github_data.py (five users with different
+access, two orgs, five repos, seven issues), as this app's models.
 
-Who has which role is in `ACCESS` below (and in docs/example-app.md, with what each user sees).
+Who has which role is in `ACCESS` (and in docs/example-app.md, with what each user sees).
 Everybody logged in also reads acme/rocket, the public repository.
 """
 
@@ -8,39 +9,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from example_apps.github_data import ACCESS, ISSUES, ORG_ROLES, ORGS, REPO_ROLES, REPOS, USERS
+
 from .models import Issue, Org, OrgRole, Repo, RepoRole, User, db
 
-USERS = ["alice", "bob", "carol", "dave", "erin"]
-ORGS = ["acme", "globex"]
-# What each user may do, in words (printed when the app starts).
-ACCESS = {
-    "alice": "owner of acme: administers every acme repository",
-    "bob": "member of acme (reads its repositories), maintainer of acme/tnt",
-    "carol": "member of globex, reader of acme/anvil (an outside collaborator)",
-    "dave": "owner of globex: administers every globex repository",
-    "erin": "no roles: sees only the public repository acme/rocket",
-}
-# (org, name, is_public)
-REPOS = [
-    ("acme", "anvil", False),
-    ("acme", "rocket", True),
-    ("acme", "tnt", False),
-    ("globex", "hammock", False),
-    ("globex", "zeppelin", False),
-]
-ORG_ROLES = [("alice", "acme", "owner"), ("bob", "acme", "member"),
-             ("carol", "globex", "member"), ("dave", "globex", "owner")]
-REPO_ROLES = [("bob", "tnt", "maintainer"), ("carol", "anvil", "reader")]
-# (repo, creator, title, closed)
-ISSUES = [
-    ("anvil", "alice", "Anvils fall too slowly", False),
-    ("anvil", "carol", "Paint the anvil black", False),
-    ("rocket", "erin", "Rocket explodes on launch", False),
-    ("rocket", "bob", "Add a parachute", True),
-    ("tnt", "bob", "Fuse is too short", False),
-    ("hammock", "dave", "Hammock sags in the middle", False),
-    ("zeppelin", "carol", "Zeppelin needs more helium", False),
-]
+# The shared data, importable from here as before (the banner prints ACCESS).
+__all__ = ["ACCESS", "ISSUES", "ORG_ROLES", "ORGS", "REPO_ROLES", "REPOS", "USERS",
+           "create_and_seed", "is_seeded", "seed"]
 
 
 def is_seeded() -> bool:
@@ -50,8 +25,8 @@ def is_seeded() -> bool:
 def seed() -> None:
     """Insert the demo rows and commit.
 
-    The database numbers them; on an empty database ids follow the order of the lists above
-    (alice is user 1, acme org 1, anvil repo 1, ...). Ids are not set explicitly so that
+    The database numbers them; on an empty database ids follow the order of the lists in
+    github_data (alice is user 1, acme org 1, anvil repo 1, ...). Ids are not set explicitly so that
     PostgreSQL sequences stay in step for rows the app creates later.
     """
     users = {name: User(username=name) for name in USERS}

@@ -1,4 +1,5 @@
-"""Deterministic demo data: five users with different access, two orgs, five repos, issues.
+"""Seeding the demo data: the rows of example_apps/github_data.py (five users with different
+access, two orgs, five repos, seven issues), as this app's models, with issue assignees.
 
 On an empty database ids follow the order of the lists (alice is user 1, acme org 1, anvil repo
 1, issue 1 is "Anvils fall too slowly", ...). Everybody logged in reads acme/rocket, the public
@@ -10,39 +11,23 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from example_apps import github_data as data
+from example_apps.github_data import ORG_ROLES, ORGS, REPO_ROLES, REPOS, USERS
+
 from .models import Issue, Org, OrgRole, Repo, RepoRole
 
-USERS = ["alice", "bob", "carol", "dave", "erin"]
-ORGS = ["acme", "globex"]
+# The shared data, importable from here as before.
+__all__ = ["ACCESS", "ASSIGNEES", "ISSUES", "ORG_ROLES", "ORGS", "REPO_ROLES", "REPOS", "USERS",
+           "is_seeded", "reset", "seed", "seed_if_empty"]
+
+# The rows of example_apps/github_data.py (the Flask and FastAPI apps seed them too), plus what
+# only this app has: assignees of issues (a many-to-many field), here bob on issue 1.
+ASSIGNEES = {"Anvils fall too slowly": ["bob"]}   # issue title -> usernames
 # What each user may do, in words (printed by `manage.py demo`).
-ACCESS = {
-    "alice": "owner of acme: administers every acme repository",
-    "bob": "member of acme (reads its repositories), maintainer of acme/tnt, assigned to issue 1",
-    "carol": "member of globex, reader of acme/anvil (an outside collaborator)",
-    "dave": "owner of globex: administers every globex repository",
-    "erin": "no roles: sees only the public repository acme/rocket",
-}
-# (org, name, is_public)
-REPOS = [
-    ("acme", "anvil", False),
-    ("acme", "rocket", True),
-    ("acme", "tnt", False),
-    ("globex", "hammock", False),
-    ("globex", "zeppelin", False),
-]
-ORG_ROLES = [("alice", "acme", "owner"), ("bob", "acme", "member"),
-             ("carol", "globex", "member"), ("dave", "globex", "owner")]
-REPO_ROLES = [("bob", "tnt", "maintainer"), ("carol", "anvil", "reader")]
+ACCESS = {**data.ACCESS, "bob": data.ACCESS["bob"] + ", assigned to issue 1"}
 # (repo, creator, title, closed, assignees)
-ISSUES = [
-    ("anvil", "alice", "Anvils fall too slowly", False, ["bob"]),
-    ("anvil", "carol", "Paint the anvil black", False, []),
-    ("rocket", "erin", "Rocket explodes on launch", False, []),
-    ("rocket", "bob", "Add a parachute", True, []),
-    ("tnt", "bob", "Fuse is too short", False, []),
-    ("hammock", "dave", "Hammock sags in the middle", False, []),
-    ("zeppelin", "carol", "Zeppelin needs more helium", False, []),
-]
+ISSUES = [(repo, creator, title, closed, ASSIGNEES.get(title, []))
+          for repo, creator, title, closed in data.ISSUES]
 
 
 def is_seeded() -> bool:
