@@ -431,10 +431,6 @@ def test_authorized_sessionmaker_exported():
     assert callable(authorized_sessionmaker)
 
 
-@pytest.mark.xfail(reason="oso_core's engine does not type the elements of a to-many relationship "
-                          "(legacy did, through host.get_field), so check(_: User, t: Tag) also "
-                          "matches the Issue `i`; the Tag-only constraint then fails closed",
-                   raises=UnsupportedError, strict=True)
 def test_specializer_on_to_many_element(oso, session):
     policy = """
         allow(u: User, _, r: Repo) if i in r.issues and check(u, i);

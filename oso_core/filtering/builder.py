@@ -176,16 +176,51 @@ class _Scope:
     # Entry -------------------------------------------------------------------------------------
 
     def translate(self, constraints: list) -> Condition:
+        type_checks = [c for c in constraints if _is_plain_isa(c)]
         items = [c for c in constraints if not _is_plain_isa(c)]
         items = self._expand_patterns(items)
         items = self._collect_aliases(items)
         items = self._define_rows(items)
+        if any(self._isa_impossible(c) for c in type_checks):
+            return FALSE
         for c in items:
             self.used = []
             condition = self._constraint(c)
             if condition is not None:
                 self._place(condition, c)
         return self._assemble(None)
+
+    def _isa_impossible(self, c: Expression) -> bool:
+        """`Isa(x, C)` where `x` is a row (or a to-one relation) whose class is known and is not
+        `C` or a subclass of it: no row can satisfy this conjunction. (A compatible class adds no
+        condition; the row's class is the ORM relationship's target or the declared Relation's
+        `other_type`.)"""
+        term, pattern = c.args
+        if not self.b.schema.host.is_class_name(pattern.tag):
+            return False
+        isa_cls = self.b.schema.host.get_class(pattern.tag)
+        row_cls = self._class_of(term)
+        if not isinstance(isa_cls, type) or not isinstance(row_cls, type):
+            return False
+        return not issubclass(row_cls, isa_cls) and not issubclass(isa_cls, row_cls)
+
+    def _class_of(self, t: Any) -> Optional[type]:
+        """The class of the row a variable or to-one path denotes, or None if not a known row."""
+        if not self._resolvable(t):
+            return None
+        t = self._dealias(t)
+        if isinstance(t, Variable):
+            row = self.rows.get(t)
+            return None if row is None else row.cls
+        if not (isinstance(t, Expression) and t.operator == "Dot"):
+            return None
+        try:
+            path = self._path(t, t)
+        except exc.UnsupportedError:
+            return None
+        if path.field is not None or path.last_rel is None or path.last_rel.kind != "one":
+            return None
+        return path.last_rel.target
 
     # Aliases and rows -----------------------------------------------------------------------------
 
