@@ -261,7 +261,11 @@ class Debugger(Observer):
         if not values:
             self._print("No variables here.")
             return
-        self._print("\n".join(f"{name} = {value}" for name, value in values.items()))
+        # Like legacy, a rule's variables print under their renamed form `name_N` (legacy
+        # renames each rule application's variables apart); `var` takes the names as written.
+        frame = stop.calls[-1] if stop.calls else None
+        suffix = f"_{len(stop.calls)}" if frame is not None and frame.rule is not None else ""
+        self._print("\n".join(f"{name}{suffix} = {value}" for name, value in values.items()))
 
     def _cmd_var(self, stop: _Stop, args: list) -> None:
         values = self._variables(stop)
