@@ -23,6 +23,7 @@ NOT NULL. Anything without a faithful translation raises `UnsupportedError`: not
 from __future__ import annotations
 
 import operator
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -74,18 +75,22 @@ def compile_plan(plan: FilterPlan, entity: Any, host: Any = None, alias_related:
 # ---------------------------------------------------------------------------------------------
 # Rows
 
-class _RowRef:
+class _RowRef(ABC):
+    """A row of the plan in the statement: an ORM entity (`_OrmRow`) or a Core table (`_CoreRow`)."""
+
     mapper: Any
     selectable: Any
 
     def label(self) -> str:
         return self.mapper.class_.__name__
 
+    @abstractmethod
     def attr(self, name: str) -> tuple[Any, bool]:
-        raise NotImplementedError
+        """The SQL expression for mapped attribute `name`, and whether it may be NULL."""
 
+    @abstractmethod
     def column(self, col: Any) -> Any:
-        raise NotImplementedError
+        """The table column `col` as this row reads it."""
 
     def pk_columns(self) -> list:
         return [self.column(c) for c in self.mapper.primary_key]

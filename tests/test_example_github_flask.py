@@ -16,8 +16,8 @@ import pytest
 
 pytest.importorskip("flask_sqlalchemy")
 
-from fixtures.databases import fresh_schema_name, postgres_url, require_postgres
-from sqlalchemy import create_engine, event, select, text
+from fixtures.databases import postgres_schema, postgres_url, schema_connect_args
+from sqlalchemy import event, select
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
@@ -62,21 +62,12 @@ def backend_app(request, tmp_path):
         with app.app_context():
             db.engine.dispose()
         return
-    require_postgres()
-    schema = fresh_schema_name()
-    admin = create_engine(postgres_url())
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
+    with postgres_schema() as schema:
         app = create_app({"TESTING": True, "DATABASE_URL": postgres_url(),
-                          "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-csearch_path={schema}"}}})
+                          "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": schema_connect_args(schema)}})
         yield app
         with app.app_context():
             db.engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def login(app, username):

@@ -8,44 +8,27 @@ import pytest
 
 sa = pytest.importorskip("sqlalchemy")
 
-from sqlalchemy import create_engine, event, text  # noqa: E402
+from sqlalchemy import create_engine, event  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from filter_scenarios import SCENARIOS, User, random_rows  # noqa: E402
 from filter_sqlalchemy_models import MODELS, TABLES, Base, Issue, Org, OrgRole, Repo, RepoRole  # noqa: E402
-from fixtures.databases import fresh_schema_name, postgres_url, require_postgres  # noqa: E402
+from fixtures.databases import postgres_engine  # noqa: E402
 from oso_core import Oso  # noqa: E402
 from oso_core.data.adapter.sqlalchemy_adapter import SqlAlchemyAdapter  # noqa: E402
 
 
-def make_engine(backend: str):
-    if backend == "sqlite":
-        return create_engine("sqlite://"), None
-    require_postgres()
-    schema = fresh_schema_name()
-    admin = create_engine(postgres_url())
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    engine = create_engine(postgres_url(), connect_args={"options": f"-csearch_path={schema}"})
-    return engine, schema
-
-
-def drop(engine, schema):
-    engine.dispose()
-    if schema is not None:
-        admin = create_engine(postgres_url())
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request):
-    engine, schema = make_engine(request.param)
-    Base.metadata.create_all(engine)
+    if request.param == "sqlite":
+        engine = create_engine("sqlite://")
+        Base.metadata.create_all(engine)
+        yield engine
+        engine.dispose()
+        return
+    engine, drop = postgres_engine(Base.metadata)
     yield engine
-    drop(engine, schema)
+    drop()
 
 
 def seed(session: Session, rows: dict) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import (
     with_loader_criteria,
 )
 
-from fixtures.databases import fresh_schema_name, postgres_url, require_postgres
+from fixtures.databases import postgres_engine
 from oso_core.data.adapter.adapter import DataAdapter
 from oso_core.data.adapter.sqlalchemy_adapter import (
     SqlAlchemyAdapter, build_select, filter_clause, relations_of,
@@ -549,23 +549,10 @@ def _sqlite_engine():
 
 
 def _postgres_engine():
-    require_postgres()
-    schema = fresh_schema_name()
-    admin = sa.create_engine(postgres_url())
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    engine = sa.create_engine(postgres_url(), connect_args={"options": f"-csearch_path={schema}"})
-    Base.metadata.create_all(engine)
-    PgBase.metadata.create_all(engine)
+    engine, drop = postgres_engine(Base.metadata, PgBase.metadata)
     with Session(engine) as session:
         session.add_all([Tagged(**t) for t in TAGGED])
         session.commit()
-
-    def drop():
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
     return engine, drop
 
 

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 import sqlalchemy as sa
-from fixtures.databases import fresh_schema_name, postgres_url, require_postgres
+from fixtures.databases import postgres_engine
 from sqlalchemy.orm import (
     Session,
     aliased,
@@ -54,20 +54,7 @@ def _sqlite():
 
 
 def _postgres():
-    require_postgres()
-    schema = fresh_schema_name()
-    admin = sa.create_engine(postgres_url())
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    engine = sa.create_engine(postgres_url(), connect_args={"options": f"-csearch_path={schema}"})
-    Base.metadata.create_all(engine)
-
-    def drop() -> None:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-    return engine, drop
+    return postgres_engine(Base.metadata)
 
 
 @pytest.fixture
