@@ -1,13 +1,13 @@
 """What each seeded user of the GitHub-like example apps sees and may do: the expectations shared
 by tests/test_example_github_flask.py and tests/test_example_github_fastapi.py (same policy, same
-seed: example_apps/github_data.py), and the read side of tests/test_example_github_django.py.
+seed: example_apps/github_domain/data.py), and the read side of tests/test_example_github_django.py.
 
 Plain data, no framework imports.
 """
 
 from __future__ import annotations
 
-from example_apps import github_data
+from example_apps.github_domain import data as github_data
 
 USERS = ["alice", "bob", "carol", "dave", "erin"]
 # Seeded ids follow the order of the seed lists.

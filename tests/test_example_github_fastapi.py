@@ -39,7 +39,7 @@ from example_apps.github_fastapi import __main__ as github_main
 from example_apps.github_fastapi import config as github_config
 from example_apps.github_fastapi import create_app, seed
 from example_apps.github_fastapi.authorization import POLICY, oso, sign_user_id, signed_user_id
-from example_apps.github_fastapi.models import Issue, Org, Repo, User
+from example_apps.github_domain.models import Issue, Org, Repo, User
 
 pytestmark = pytest.mark.skipif(LEGACY, reason="the async example runs on oso_core's async API")
 
@@ -327,15 +327,17 @@ def test_signed_cookies():
 # The app shares the Flask app's policy, seed and expectations --------------------------------------
 
 def test_policy_is_the_flask_apps():
-    assert POLICY == REPO_ROOT / "example_apps" / "github_flask" / "policy.polar"
+    pytest.importorskip("flask_sqlalchemy")
+    from example_apps.github_flask.authorization import POLICY as FLASK_POLICY
+    assert POLICY == FLASK_POLICY == REPO_ROOT / "example_apps" / "github_domain" / "policy.polar"
     assert POLICY.is_file()
 
 
 def test_seed_and_expectations_are_the_shared_ones():
-    """Both apps seed the rows of example_apps/github_data.py (no copy of them to drift), and the
+    """Both apps seed the rows of example_apps/github_domain/data.py (no copy of them to drift), and the
     shared expectations describe those rows: issue ids per repo, closed issues, users, orgs."""
     pytest.importorskip("flask_sqlalchemy")
-    from example_apps import github_data
+    from example_apps.github_domain import data as github_data
     from example_apps.github_flask import seed as flask_seed
     for name in ("USERS", "ORGS", "ACCESS", "REPOS", "ORG_ROLES", "REPO_ROLES", "ISSUES"):
         assert getattr(seed, name) is getattr(github_data, name), name

@@ -11,9 +11,11 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from example_apps.github_domain import demo
+
 from . import config
 from .app import create_app
-from .seed import ACCESS, create_and_seed
+from .seed import create_and_seed
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -38,23 +40,8 @@ async def prepare_database(url: str, reset: bool) -> bool:
 
 
 def banner(url: str, seeded: bool, base: str) -> str:
-    jar = "/tmp/github_fastapi.cookies"
-    users = "\n".join(f"  {name:<6} {access}" for name, access in ACCESS.items())
-    return f"""\
-GitHub-like example app: oso_core + fastapi_oso + sqlalchemy_oso (asyncio)
-Database: {url} ({'seeded just now' if seeded else 'already seeded'})
-
-Users (log in by name, no password):
-{users}
-
-Try (API docs at {base}/docs):
-  curl -c {jar} -H 'Content-Type: application/json' -d '{{"username": "bob"}}' {base}/login
-  curl -b {jar} {base}/repos
-  curl -b {jar} {base}/issues
-  curl -b {jar} -X POST {base}/issues/1/close          # 403: bob only reads anvil
-  curl -b {jar} -X POST {base}/issues/5/close          # 200: bob maintains tnt
-  curl -b {jar} {base}/repos/4                         # 404: hammock is globex's
-"""
+    return demo.banner(title="oso_core + fastapi_oso + sqlalchemy_oso (asyncio)", database=url, seeded=seeded,
+                       base=base, jar="/tmp/github_fastapi.cookies", try_note=f" (API docs at {base}/docs)")
 
 
 def _uvicorn_run(app: FastAPI, **kwargs: Any) -> None:

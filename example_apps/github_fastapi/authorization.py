@@ -1,9 +1,8 @@
-"""Authorization for the app: the policy of example_apps/github_flask, `fastapi_oso`, and data
-filtering.
+"""Authorization for the app: the shared policy, `fastapi_oso`, and data filtering.
 
 * `oso` holds the models (registered with `sqlalchemy_oso.register_models`, which also lets data
-  filtering follow their relationships) and `example_apps/github_flask/policy.polar`, read from
-  that app's folder: the two apps share one policy.
+  filtering follow their relationships) and `example_apps/github_domain/policy.polar`, the policy
+  of every GitHub-like example app.
 * `oso_fastapi` gives the endpoints the current user (`current_actor`, 401 when not logged in),
   `authorized(action, loader)` for single objects (404/403 exactly like `Oso.authorize`) and
   `authorized_select` for listings (the policy as one SQL query). Every decision is awaited
@@ -20,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,10 +28,11 @@ from oso_core import Oso
 from sqlalchemy_oso import register_models
 from sqlalchemy_oso.session import AuthorizedSession
 
-from .database import get_session
-from .models import Base, Issue, Org, Repo, User
+from example_apps.github_domain import POLICY
+from example_apps.github_domain.models import Base, Issue, Org, Repo, User
 
-POLICY = Path(__file__).resolve().parent.parent / "github_flask" / "policy.polar"
+from .database import get_session
+
 SESSION_COOKIE = "github_session"
 
 

@@ -8,9 +8,11 @@ from collections.abc import Callable
 
 from flask import Flask
 
+from example_apps.github_domain import demo
+
 from .app import create_app
 from .models import db
-from .seed import ACCESS, create_and_seed
+from .seed import create_and_seed
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -24,23 +26,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def banner(app: Flask, seeded: bool, base: str) -> str:
-    jar = "/tmp/github_flask.cookies"
-    users = "\n".join(f"  {name:<6} {access}" for name, access in ACCESS.items())
-    return f"""\
-GitHub-like example app: oso_core + flask_oso + sqlalchemy_oso
-Database: {app.config['SQLALCHEMY_DATABASE_URI']} ({'seeded just now' if seeded else 'already seeded'})
-
-Users (log in by name, no password):
-{users}
-
-Try:
-  curl -c {jar} -H 'Content-Type: application/json' -d '{{"username": "bob"}}' {base}/login
-  curl -b {jar} {base}/repos
-  curl -b {jar} {base}/issues
-  curl -b {jar} -X POST {base}/issues/1/close          # 403: bob only reads anvil
-  curl -b {jar} -X POST {base}/issues/5/close          # 200: bob maintains tnt
-  curl -b {jar} {base}/repos/4                         # 404: hammock is globex's
-"""
+    return demo.banner(title="oso_core + flask_oso + sqlalchemy_oso", seeded=seeded, base=base,
+                       database=app.config["SQLALCHEMY_DATABASE_URI"], jar="/tmp/github_flask.cookies")
 
 
 def main(argv: list[str] | None = None, serve: Callable[..., None] = Flask.run) -> Flask:

@@ -1,9 +1,10 @@
 """Authorization for the app: one `Oso` with the policy, `FlaskOso` for views, data filtering.
 
 * `init_authorization(app)` builds the `Oso` (models registered with `sqlalchemy_oso`, the
-  SQLAlchemy data-filtering adapter over Flask-SQLAlchemy's session, `policy.polar`) and a
-  `FlaskOso` whose actor is the logged-in user. `require_authorization` is on: a view that
-  neither authorizes nor says why it needn't fails with a 500 instead of answering.
+  SQLAlchemy data-filtering adapter over Flask-SQLAlchemy's session, the shared policy
+  example_apps/github_domain/policy.polar) and a `FlaskOso` whose actor is the logged-in user.
+  `require_authorization` is on: a view that neither authorizes nor says why it needn't fails
+  with a 500 instead of answering.
 * Anonymous requests get 401 before any view runs, except on views marked `@public`.
 * Views use the helpers below: `authorize` (detail and write endpoints), `authorized_query`
   and `authorized_resources` (listings filtered in SQL), `authorized_session` (a session that
@@ -15,12 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, request, session
 from sqlalchemy.orm import Session, sessionmaker
 
+from example_apps.github_domain import POLICY
 from flask_oso import FlaskOso
 from oso_core import Oso
 from oso_core.data.adapter.sqlalchemy_adapter import SqlAlchemyAdapter
@@ -28,7 +29,6 @@ from sqlalchemy_oso import authorized_sessionmaker, register_models
 
 from .models import Base, Issue, Repo, User, db
 
-POLICY = Path(__file__).with_name("policy.polar")
 EXTENSION_KEY = "github_flask.authorization"
 
 T = TypeVar("T")

@@ -1,97 +1,22 @@
-"""The tables: users, orgs, repos, issues, and the role tables that say who may do what.
-
-Relationships matter to authorization: the policy follows `repo.org`, `org.org_roles`,
-`repo.repo_roles` and `issue.repo`, and data filtering turns each of them into a subquery.
-"""
+"""The tables (example_apps/github_domain/models.py), bound to Flask-SQLAlchemy's `db`."""
 
 from __future__ import annotations
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-ORG_ROLES = ("member", "owner")
-REPO_ROLES = ("reader", "maintainer", "admin")
+from example_apps.github_domain.models import (
+    ORG_ROLES,
+    REPO_ROLES,
+    Base,
+    Issue,
+    Org,
+    OrgRole,
+    Repo,
+    RepoRole,
+    User,
+)
 
+__all__ = ["ORG_ROLES", "REPO_ROLES", "Base", "Issue", "Org", "OrgRole", "Repo", "RepoRole", "User", "db"]
 
-class Base(DeclarativeBase):
-    pass
-
-
+# `db.session` (a session per request), `db.create_all()` over `Base.metadata`, `db.get_or_404`.
 db = SQLAlchemy(model_class=Base)
-
-
-class User(db.Model):
-    __tablename__ = "users"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(40), unique=True)
-
-    def to_json(self) -> dict:
-        return {"id": self.id, "username": self.username}
-
-
-class Org(db.Model):
-    __tablename__ = "orgs"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(40), unique=True)
-    org_roles: Mapped[list[OrgRole]] = relationship(back_populates="org", cascade="all, delete-orphan")
-
-    def to_json(self) -> dict:
-        return {"id": self.id, "name": self.name}
-
-
-class Repo(db.Model):
-    __tablename__ = "repos"
-    __table_args__ = (UniqueConstraint("org_id", "name"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(60))
-    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
-    is_public: Mapped[bool] = mapped_column(Boolean, default=False)
-    org: Mapped[Org] = relationship()
-    issues: Mapped[list[Issue]] = relationship(back_populates="repo", cascade="all, delete-orphan")
-    repo_roles: Mapped[list[RepoRole]] = relationship(back_populates="repo", cascade="all, delete-orphan")
-
-    def to_json(self) -> dict:
-        return {"id": self.id, "org_id": self.org_id, "name": self.name, "is_public": self.is_public}
-
-
-class Issue(db.Model):
-    __tablename__ = "issues"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id"), index=True)
-    creator_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    title: Mapped[str] = mapped_column(String(200))
-    closed: Mapped[bool] = mapped_column(Boolean, default=False)
-    repo: Mapped[Repo] = relationship(back_populates="issues")
-
-    def to_json(self) -> dict:
-        # Only columns: serializing never loads another row (listings stay one query).
-        return {"id": self.id, "repo_id": self.repo_id, "creator_id": self.creator_id,
-                "title": self.title, "closed": self.closed}
-
-
-class OrgRole(db.Model):
-    """`user` has role `name` ("member" or "owner") in `org`."""
-    __tablename__ = "org_roles"
-    __table_args__ = (UniqueConstraint("user_id", "org_id"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
-    name: Mapped[str] = mapped_column(String(20))
-    org: Mapped[Org] = relationship(back_populates="org_roles")
-
-
-class RepoRole(db.Model):
-    """`user` has role `name` ("reader", "maintainer" or "admin") on `repo`."""
-    __tablename__ = "repo_roles"
-    __table_args__ = (UniqueConstraint("user_id", "repo_id"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id"), index=True)
-    name: Mapped[str] = mapped_column(String(20))
-    repo: Mapped[Repo] = relationship(back_populates="repo_roles")
-    user: Mapped[User] = relationship()
-
-    def to_json(self) -> dict:
-        return {"user_id": self.user_id, "username": self.user.username, "repo_id": self.repo_id,
-                "role": self.name}

@@ -1,4 +1,4 @@
-"""Seeding the demo data: the rows of example_apps/github_data.py (five users with different
+"""Seeding the demo data: the rows of example_apps/github_domain/data.py (five users with different
 access, two orgs, five repos, seven issues), as this app's models, with issue assignees.
 
 On an empty database ids follow the order of the lists (alice is user 1, acme org 1, anvil repo
@@ -11,8 +11,8 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from example_apps import github_data as data
-from example_apps.github_data import ORG_ROLES, ORGS, REPO_ROLES, REPOS, USERS
+from example_apps.github_domain import data
+from example_apps.github_domain.data import ORG_ROLES, ORGS, REPO_ROLES, REPOS, USERS
 
 from .models import Issue, Org, OrgRole, Repo, RepoRole
 
@@ -20,7 +20,7 @@ from .models import Issue, Org, OrgRole, Repo, RepoRole
 __all__ = ["ACCESS", "ASSIGNEES", "ISSUES", "ORG_ROLES", "ORGS", "REPO_ROLES", "REPOS", "USERS",
            "is_seeded", "reset", "seed", "seed_if_empty"]
 
-# The rows of example_apps/github_data.py (the Flask and FastAPI apps seed them too), plus what
+# The rows of example_apps/github_domain/data.py (the Flask and FastAPI apps seed them too), plus what
 # only this app has: assignees of issues (a many-to-many field), here bob on issue 1.
 ASSIGNEES = {"Anvils fall too slowly": ["bob"]}   # issue title -> usernames
 # What each user may do, in words (printed by `manage.py demo`).

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from example_apps.github_domain.models import Issue
+
 from ..authorization import authorized_session, current_actor, load_issue, oso_fastapi
 from ..database import get_session
-from ..models import Issue
 
 router = APIRouter(tags=["issues"], dependencies=[Depends(current_actor)])
 

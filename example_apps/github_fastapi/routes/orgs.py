@@ -7,9 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from example_apps.github_domain.models import Org, Repo, User
+
 from ..authorization import current_actor, load_org, oso_fastapi
 from ..database import get_session
-from ..models import Org, Repo, User
 
 router = APIRouter(tags=["orgs"], dependencies=[Depends(current_actor)])
 

@@ -18,9 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from example_apps.github_domain.models import REPO_ROLES, Issue, Org, Repo, RepoRole, User
+
 from ..authorization import authorized_session, current_actor, load_repo, oso, oso_fastapi
 from ..database import get_session
-from ..models import REPO_ROLES, Issue, Org, Repo, RepoRole, User
 
 router = APIRouter(tags=["repos"], dependencies=[Depends(current_actor)])
 
@@ -115,7 +116,7 @@ async def list_repo_roles(repo: Repo = Depends(oso_fastapi.authorized("manage_ro
                           ) -> list[dict[str, Any]]:
     # The policy read `repo.repo_roles` to decide; awaiting it again costs no query.
     roles = await repo.awaitable_attrs.repo_roles
-    return [await role.to_json() for role in sorted(roles, key=lambda r: r.user_id)]
+    return [await _role_json(role) for role in sorted(roles, key=lambda r: r.user_id)]
 
 
 @router.post("/repos/{repo_id}/roles")
@@ -135,7 +136,7 @@ async def assign_repo_role(body: RoleAssignment, response: Response,
     else:
         role.name = body.role
     await session.commit()
-    return await role.to_json()
+    return await _role_json(role)
 
 
 @router.delete("/repos/{repo_id}/roles/{username}", status_code=204)
@@ -148,6 +149,11 @@ async def remove_repo_role(username: str,
     await session.delete(role)
     await session.commit()
     return Response(status_code=204)
+
+
+async def _role_json(role: RepoRole) -> dict[str, Any]:
+    await role.awaitable_attrs.user   # lazy: loaded in the event loop (`to_json` reads it)
+    return role.to_json()
 
 
 async def _user_named(session: AsyncSession, username: object) -> User:

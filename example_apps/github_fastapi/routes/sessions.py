@@ -9,20 +9,13 @@ from pydantic import BaseModel, StrictStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from example_apps.github_domain.demo import ENDPOINTS
+from example_apps.github_domain.models import User
+
 from ..authorization import SESSION_COOKIE, oso_fastapi, sign_user_id
 from ..database import get_session
-from ..models import User
 
 router = APIRouter(tags=["sessions"])
-
-ENDPOINTS = [
-    'POST /login {"username": ...}', "POST /logout", "GET /whoami",
-    "GET /orgs", "GET /orgs/<id>", "GET /orgs/<id>/repos",
-    "GET /repos", 'POST /repos {"org_id", "name", "is_public"}', "GET /repos/<id>", "DELETE /repos/<id>",
-    "GET /repos/<id>/issues", 'POST /repos/<id>/issues {"title"}',
-    "GET /repos/<id>/roles", 'POST /repos/<id>/roles {"username", "role"}', "DELETE /repos/<id>/roles/<username>",
-    "GET /issues?state=all|open|closed", "GET /issues/<id>", "POST /issues/<id>/close",
-]
 
 
 class Login(BaseModel):

@@ -5,21 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, request, session
 from sqlalchemy import select
 
+from example_apps.github_domain.demo import ENDPOINTS
 from flask_oso import skip_authorization
 
 from ..authorization import current_user, public
 from ..models import User, db
 
 bp = Blueprint("sessions", __name__)
-
-ENDPOINTS = [
-    'POST /login {"username": ...}', "POST /logout", "GET /whoami",
-    "GET /orgs", "GET /orgs/<id>", "GET /orgs/<id>/repos",
-    "GET /repos", 'POST /repos {"org_id", "name", "is_public"}', "GET /repos/<id>", "DELETE /repos/<id>",
-    "GET /repos/<id>/issues", 'POST /repos/<id>/issues {"title"}',
-    "GET /repos/<id>/roles", 'POST /repos/<id>/roles {"username", "role"}', "DELETE /repos/<id>/roles/<username>",
-    "GET /issues?state=all|open|closed", "GET /issues/<id>", "POST /issues/<id>/close",
-]
 
 
 @bp.get("/")

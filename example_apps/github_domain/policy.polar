@@ -1,11 +1,13 @@
-# Who may do what in the GitHub-like example app.
+# Who may do what in the GitHub-like example apps: the one policy of example_apps/github_flask,
+# github_fastapi and github_django (each loads this file; the Django project also loads
+# github_django/github/policy/assignees.polar, for the issue assignees only its models have).
 #
 # Roles are rows: `org_roles` says who is a member or owner of an organization, `repo_roles`
 # who is a reader, maintainer or admin of a repository. Roles on an organization carry over to
 # its repositories, and access to a repository carries over to its issues.
 #
-# The same rules answer both questions the app asks:
-#   * "may alice delete repo 3?"      (oso.authorize, on detail and write endpoints)
+# The same rules answer both questions the apps ask:
+#   * "may alice delete repo 3?"      (one object, on detail and write endpoints)
 #   * "which issues may alice read?"  (data filtering: one SQL query, on listing endpoints)
 
 actor User {}

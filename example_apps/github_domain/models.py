@@ -1,12 +1,14 @@
-"""The tables of example_apps/github_flask (users, orgs, repos, issues, role tables), on
-SQLAlchemy's asyncio extension.
+"""The SQLAlchemy tables of the GitHub-like domain (users, orgs, repos, issues, and the role tables
+that say who may do what), shared by example_apps/github_flask and github_fastapi.
 
-`AsyncAttrs` gives every object `awaitable_attrs`: `await repo.awaitable_attrs.repo_roles` loads a
-lazy relationship in the event loop. The policy reads the same relationships (`repo.org`,
-`org.org_roles`, `repo.repo_roles`, `issue.repo`) by their plain names during
-`oso.authorize_async(...)`: the engine runs in a greenlet that SQLAlchemy recognizes, so each lazy
-load suspends the decision while the event loop awaits the SELECT, as `awaitable_attrs` does.
-Data filtering turns the same relationships into subqueries.
+Relationships matter to authorization: the policy follows `repo.org`, `org.org_roles`,
+`repo.repo_roles` and `issue.repo`, and data filtering turns each of them into a subquery.
+
+`AsyncAttrs` (used by the FastAPI app) gives every object `awaitable_attrs`:
+`await repo.awaitable_attrs.repo_roles` loads a lazy relationship in the event loop. The policy
+reads the same relationships by their plain names during `oso.authorize_async(...)`: the engine
+runs in a greenlet that SQLAlchemy recognizes, so each lazy load suspends the decision while the
+event loop awaits the SELECT. The Flask app reads them as usual.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ class RepoRole(Base):
     repo: Mapped[Repo] = relationship(back_populates="repo_roles")
     user: Mapped[User] = relationship()
 
-    async def to_json(self) -> dict:
-        user = await self.awaitable_attrs.user   # lazy: loaded in the event loop if needed
-        return {"user_id": self.user_id, "username": user.username, "repo_id": self.repo_id,
+    def to_json(self) -> dict:
+        """Reads `self.user` (async code awaits `awaitable_attrs.user` first)."""
+        return {"user_id": self.user_id, "username": self.user.username, "repo_id": self.repo_id,
                 "role": self.name}
