@@ -74,25 +74,27 @@ class Issue(Base):
                 "title": self.title, "closed": self.closed}
 
 
-class OrgRole(Base):
+class RoleColumns:
+    """What every role table has: an id, the user, and the role's `name` (`sort_order` keeps the
+    columns in the order id, user_id, <resource>_id, name)."""
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-2)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True, sort_order=-1)
+    name: Mapped[str] = mapped_column(String(20), sort_order=1)
+
+
+class OrgRole(RoleColumns, Base):
     """`user` has role `name` ("member" or "owner") in `org`."""
     __tablename__ = "org_roles"
     __table_args__ = (UniqueConstraint("user_id", "org_id"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
-    name: Mapped[str] = mapped_column(String(20))
     org: Mapped[Org] = relationship(back_populates="org_roles")
 
 
-class RepoRole(Base):
+class RepoRole(RoleColumns, Base):
     """`user` has role `name` ("reader", "maintainer" or "admin") on `repo`."""
     __tablename__ = "repo_roles"
     __table_args__ = (UniqueConstraint("user_id", "repo_id"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id"), index=True)
-    name: Mapped[str] = mapped_column(String(20))
     repo: Mapped[Repo] = relationship(back_populates="repo_roles")
     user: Mapped[User] = relationship()
 

@@ -1,6 +1,6 @@
 """The JSON API. Lists are filtered by the policy (one SQL query each: `Model.objects.authorize`);
-detail and write views check one object with `django_oso.auth.enforce`: 404 when the user may
-not even read it, 403 when they may read it but not do this.
+detail and write views check one object with `authorized` (`django_oso.auth.enforce`): 404 when
+the user may not even read it, 403 when they may read it but not do this.
 
 Every view authorizes or says why not (`skip_authorization`): the project runs
 `django_oso.middleware.RequireAuthorization`.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 
+from django.db.models import Model, QuerySet
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_http_methods
@@ -24,6 +25,19 @@ from .seed import ACCESS
 
 def json_error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
+
+
+def authorized(request, action: str, model: type[Model], pk: int) -> Model:
+    """The `model` row `pk`, if the user may `action` it; else 404 (no such row, or one they may not
+    read) or 403 (`enforce`)."""
+    obj = get_object_or_404(model, pk=pk)
+    enforce(request, obj, action=action)
+    return obj
+
+
+def issues_json(issues: QuerySet) -> JsonResponse:
+    issues = issues.select_related("repo__org", "creator").order_by("id")
+    return JsonResponse([issue.to_json() for issue in issues], safe=False)
 
 
 def login_required(view):
@@ -66,21 +80,17 @@ def list_repos(request):
 @require_http_methods(["GET", "DELETE"])
 @login_required
 def repo_detail(request, repo_id: int):
-    repo = get_object_or_404(Repo, pk=repo_id)
     if request.method == "DELETE":
-        enforce(request, repo, action="delete")
-        repo.delete()
+        authorized(request, "delete", Repo, repo_id).delete()
         return HttpResponse(status=204)
-    enforce(request, repo, action="read")
-    return JsonResponse(repo.to_json())
+    return JsonResponse(authorized(request, "read", Repo, repo_id).to_json())
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 def repo_issues(request, repo_id: int):
-    repo = get_object_or_404(Repo, pk=repo_id)
     if request.method == "POST":
-        enforce(request, repo, action="create_issue")
+        repo = authorized(request, "create_issue", Repo, repo_id)
         try:
             title = json.loads(request.body or b"{}").get("title")
         except (ValueError, AttributeError):
@@ -89,33 +99,26 @@ def repo_issues(request, repo_id: int):
             return json_error(400, "title (1-200 characters) is required")
         issue = Issue.objects.create(repo=repo, creator=request.user, title=title)
         return JsonResponse(issue.to_json(), status=201)
-    enforce(request, repo, action="read")
-    issues = (Issue.objects.filter(repo=repo).authorize(request, action="read")
-              .select_related("repo__org", "creator").order_by("id"))
-    return JsonResponse([issue.to_json() for issue in issues], safe=False)
+    repo = authorized(request, "read", Repo, repo_id)
+    return issues_json(Issue.objects.filter(repo=repo).authorize(request, action="read"))
 
 
 @require_http_methods(["GET"])
 @login_required
 def list_issues(request):
-    issues = (Issue.objects.authorize(request, action="read")
-              .select_related("repo__org", "creator").order_by("id"))
-    return JsonResponse([issue.to_json() for issue in issues], safe=False)
+    return issues_json(Issue.objects.authorize(request, action="read"))
 
 
 @require_http_methods(["GET"])
 @login_required
 def issue_detail(request, issue_id: int):
-    issue = get_object_or_404(Issue, pk=issue_id)
-    enforce(request, issue, action="read")
-    return JsonResponse(issue.to_json())
+    return JsonResponse(authorized(request, "read", Issue, issue_id).to_json())
 
 
 @require_http_methods(["POST"])
 @login_required
 def close_issue(request, issue_id: int):
-    issue = get_object_or_404(Issue, pk=issue_id)
-    enforce(request, issue, action="close")
+    issue = authorized(request, "close", Issue, issue_id)
     issue.closed = True
     issue.save(update_fields=["closed"])
     return JsonResponse(issue.to_json())

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, request
 from sqlalchemy import select
 
-from ..authorization import authorize, authorized_session
+from ..authorization import authorized, authorized_session
 from ..models import Issue, db
 
 bp = Blueprint("issues", __name__)
@@ -29,16 +29,14 @@ def list_issues():
 
 @bp.get("/issues/<int:issue_id>")
 def get_issue(issue_id: int):
-    issue = db.get_or_404(Issue, issue_id)
-    authorize("read", issue)
+    issue = authorized("read", Issue, issue_id)
     return jsonify(issue.to_json())
 
 
 @bp.post("/issues/<int:issue_id>/close")
 def close_issue(issue_id: int):
     """Maintainers of the repo and the issue's creator may close it (closing twice is fine)."""
-    issue = db.get_or_404(Issue, issue_id)
-    authorize("close", issue)
+    issue = authorized("close", Issue, issue_id)
     issue.closed = True
     db.session.commit()
     return jsonify(issue.to_json())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from ..authorization import authorize, authorized_query, authorized_resources
-from ..models import Org, Repo, db
+from ..authorization import authorized, authorized_query, authorized_resources
+from ..models import Org, Repo
 
 bp = Blueprint("orgs", __name__)
 
@@ -18,8 +18,7 @@ def list_orgs():
 
 @bp.get("/orgs/<int:org_id>")
 def get_org(org_id: int):
-    org = db.get_or_404(Org, org_id)
-    authorize("read", org)
+    org = authorized("read", Org, org_id)
     return jsonify(org.to_json())
 
 

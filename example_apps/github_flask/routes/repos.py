@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..authorization import (
-    authorize,
+    authorized,
     authorized_query,
     authorized_session,
     current_user,
@@ -44,8 +44,7 @@ def create_repo():
     org_id = body.get("org_id")
     if not isinstance(org_id, int):
         abort(400, description="org_id (an integer) is required")
-    org = db.get_or_404(Org, org_id)
-    authorize("create_repo", org)
+    org = authorized("create_repo", Org, org_id)
     name, is_public = body.get("name"), body.get("is_public", False)
     if not isinstance(name, str) or not REPO_NAME.fullmatch(name):
         abort(400, description="name: 1-60 letters, digits, '.', '_' or '-'")
@@ -61,15 +60,13 @@ def create_repo():
 
 @bp.get("/repos/<int:repo_id>")
 def get_repo(repo_id: int):
-    repo = db.get_or_404(Repo, repo_id)
-    authorize("read", repo)
+    repo = authorized("read", Repo, repo_id)
     return jsonify(repo.to_json())
 
 
 @bp.delete("/repos/<int:repo_id>")
 def delete_repo(repo_id: int):
-    repo = db.get_or_404(Repo, repo_id)
-    authorize("delete", repo)
+    repo = authorized("delete", Repo, repo_id)
     db.session.delete(repo)      # its issues and role assignments go with it
     db.session.commit()
     return "", 204
@@ -89,8 +86,7 @@ def list_repo_issues(repo_id: int):
 
 @bp.post("/repos/<int:repo_id>/issues")
 def create_issue(repo_id: int):
-    repo = db.get_or_404(Repo, repo_id)
-    authorize("create_issue", repo)
+    repo = authorized("create_issue", Repo, repo_id)
     title = _body().get("title")
     if not isinstance(title, str) or not title.strip() or len(title) > 200:
         abort(400, description="title: a non-empty string of at most 200 characters")
@@ -104,16 +100,14 @@ def create_issue(repo_id: int):
 
 @bp.get("/repos/<int:repo_id>/roles")
 def list_repo_roles(repo_id: int):
-    repo = db.get_or_404(Repo, repo_id)
-    authorize("manage_roles", repo)
+    repo = authorized("manage_roles", Repo, repo_id)
     return jsonify([role.to_json() for role in sorted(repo.repo_roles, key=lambda r: r.user_id)])
 
 
 @bp.post("/repos/<int:repo_id>/roles")
 def assign_repo_role(repo_id: int):
     """Give `username` the role `role` on the repo (replacing the role they had)."""
-    repo = db.get_or_404(Repo, repo_id)
-    authorize("manage_roles", repo)
+    repo = authorized("manage_roles", Repo, repo_id)
     body = _body()
     role_name = body.get("role")
     if role_name not in REPO_ROLES:
@@ -132,8 +126,7 @@ def assign_repo_role(repo_id: int):
 
 @bp.delete("/repos/<int:repo_id>/roles/<username>")
 def remove_repo_role(repo_id: int, username: str):
-    repo = db.get_or_404(Repo, repo_id)
-    authorize("manage_roles", repo)
+    repo = authorized("manage_roles", Repo, repo_id)
     role = _role_of(repo, _user_named(username))
     if role is None:
         abort(404, description=f"{username} has no role on this repository")
