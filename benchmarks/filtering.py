@@ -43,7 +43,7 @@ from time import perf_counter_ns
 from typing import Any, Optional
 
 from . import filtering_data as fd
-from .report import SKIPPED, format_number, replace_between_markers
+from .report import SKIPPED, exit_status, format_number, replace_between_markers
 
 REPO_ROOT = fd.REPO_ROOT
 DOCS_PATH = os.path.join(REPO_ROOT, "docs", "performance.md")
@@ -542,13 +542,8 @@ def main(argv: Optional[list] = None) -> int:
     if args.write_docs:
         write_docs(block)
         log(f"wrote the data-filtering table into {DOCS_PATH}")
-    if problems:
-        print("\nCHECK FAILED -- the generated query disagrees with the hand SQL, or ran more "
-              "than one statement:\n", file=sys.stderr)
-        for problem in problems:
-            print(f"* {problem}\n", file=sys.stderr)
-        return 1
-    return 0
+    return exit_status(problems, "CHECK FAILED -- the generated query disagrees with the hand SQL, or ran "
+                                 "more than one statement")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""Formatting shared by the benchmark reports: numbers in table cells and the docs tables."""
+"""Formatting shared by the benchmark reports: numbers in table cells, the docs tables, and the
+failed checks."""
 
 from __future__ import annotations
 
+import sys
 from typing import Optional
 
 SKIPPED = "-"
@@ -33,3 +35,14 @@ def replace_between_markers(path: str, begin_marker: str, end_marker: str, block
         raise SystemExit(f"{path}: markers {begin_marker!r} ... {end_marker!r} not found")
     with open(path, "w", encoding="utf-8") as f:
         f.write(new)
+
+
+def exit_status(problems: list[str], heading: str) -> int:
+    """The exit status of a benchmark run: 0, or 1 after listing `problems` under `heading` on
+    stderr."""
+    if not problems:
+        return 0
+    print(f"\n{heading}:\n", file=sys.stderr)
+    for problem in problems:
+        print(f"* {problem}\n", file=sys.stderr)
+    return 1

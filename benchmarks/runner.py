@@ -21,12 +21,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from . import engines as eng
 from . import scenarios as sc
-from .report import SKIPPED, format_number, replace_between_markers
+from .report import SKIPPED, exit_status, format_number, replace_between_markers
 from .timing import QUICK, Interleaved, Settings, median_ns_of
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -142,28 +143,39 @@ def _short(value: Any) -> str:
     return f"{type(value).__name__}({name!r})" if name is not None else type(value).__name__
 
 
-def run_warm_loads(engines: list, settings: Settings, problems: list) -> list:
+def _load_rows(engines: list, problems: list, kind: str, name: str, measure: Callable[[str, Any], float],
+               failure: str) -> list:
+    """One row per load case, `name` formatted with the case's title: `measure(engine, case)`
+    (nanoseconds) for every engine but the floor. An engine that raises gets ERROR, and `failure`
+    (formatted with engine, title, error_type, error) goes into `problems`."""
     rows = []
     for case in sc.load_cases():
-        row = Row("load", f"load_str {case.title} (warm, ms)", case.key, "warm")
+        row = Row("load", name.format(title=case.title), case.key, kind)
         rows.append(row)
         for engine in engines:
             if engine == "floor":
                 row.values[engine] = SKIPPED
                 continue
             try:
-                # One untimed load first: "warm" means after the first load in this process.
-                eng.new_oso(engine, case.classes).load_str(case.policy)
-                row.values[engine] = median_ns_of(
-                    lambda: eng.new_oso(engine, case.classes),
-                    lambda oso: oso.load_str(case.policy), settings)
+                row.values[engine] = measure(engine, case)
             except Exception as error:  # noqa: BLE001
                 row.values[engine] = ERROR
-                problems.append(f"{engine}: load_str of the {case.title} raised "
-                                f"{type(error).__name__}: {error}")
+                problems.append(failure.format(engine=engine, title=case.title,
+                                               error_type=type(error).__name__, error=error))
         log(f"  {row.name}: " + ", ".join(
             f"{e}={_cell(row.values.get(e), 1e6)}" for e in engines))
     return rows
+
+
+def run_warm_loads(engines: list, settings: Settings, problems: list) -> list:
+    def measure(engine: str, case: Any) -> float:
+        # One untimed load first: "warm" means after the first load in this process.
+        eng.new_oso(engine, case.classes).load_str(case.policy)
+        return median_ns_of(lambda: eng.new_oso(engine, case.classes),
+                            lambda oso: oso.load_str(case.policy), settings)
+
+    return _load_rows(engines, problems, "warm", "load_str {title} (warm, ms)", measure,
+                      "{engine}: load_str of the {title} raised {error_type}: {error}")
 
 
 def cold_load(engine: str, key: str, cache_dir: Optional[str] = None) -> dict:
@@ -182,38 +194,27 @@ def cold_load(engine: str, key: str, cache_dir: Optional[str] = None) -> dict:
 
 
 def run_cold_loads(engines: list, settings: Settings, problems: list, notes: list) -> list:
-    rows = []
-    for case in sc.load_cases():
-        row = Row("load", f"load_str {case.title} (cold: first load in a fresh process, ms)",
-                  case.key, "cold")
-        rows.append(row)
-        for engine in engines:
-            if engine == "floor":
-                row.values[engine] = SKIPPED
-                continue
-            try:
-                cold_load(engine, case.key)  # priming: OS file cache, on-disk caches as usual
-                runs = [cold_load(engine, case.key) for _ in range(settings.cold_runs)]
-                row.values[engine] = statistics.median(r["load_ms"] for r in runs) * 1e6
-                notes.append(
-                    f"cold {case.key}, {eng.LABELS[engine]}: import "
-                    f"{statistics.median(r['import_ms'] for r in runs):.0f} ms, Oso() + "
-                    f"register_class {statistics.median(r['setup_ms'] for r in runs):.1f} ms, "
-                    f"first load_str {row.values[engine] / 1e6:.1f} ms")
-                if engine == "oso_core":
-                    with tempfile.TemporaryDirectory() as empty:
-                        first = cold_load(engine, case.key, cache_dir=empty)
-                    notes.append(
-                        f"cold {case.key}, oso_core with an empty user cache directory "
-                        f"($XDG_CACHE_HOME; the parser table ships in the package): "
-                        f"import {first['import_ms']:.0f} ms, first load_str "
-                        f"{first['load_ms']:.1f} ms")
-            except Exception as error:  # noqa: BLE001
-                row.values[engine] = ERROR
-                problems.append(f"{engine}: cold load of the {case.title} failed: {error}")
-        log(f"  {row.name}: " + ", ".join(
-            f"{e}={_cell(row.values.get(e), 1e6)}" for e in engines))
-    return rows
+    def measure(engine: str, case: Any) -> float:
+        cold_load(engine, case.key)  # priming: OS file cache, on-disk caches as usual
+        runs = [cold_load(engine, case.key) for _ in range(settings.cold_runs)]
+        load_ns = statistics.median(r["load_ms"] for r in runs) * 1e6
+        notes.append(
+            f"cold {case.key}, {eng.LABELS[engine]}: import "
+            f"{statistics.median(r['import_ms'] for r in runs):.0f} ms, Oso() + "
+            f"register_class {statistics.median(r['setup_ms'] for r in runs):.1f} ms, "
+            f"first load_str {load_ns / 1e6:.1f} ms")
+        if engine == "oso_core":
+            with tempfile.TemporaryDirectory() as empty:
+                first = cold_load(engine, case.key, cache_dir=empty)
+            notes.append(
+                f"cold {case.key}, oso_core with an empty user cache directory "
+                f"($XDG_CACHE_HOME; the parser table ships in the package): "
+                f"import {first['import_ms']:.0f} ms, first load_str "
+                f"{first['load_ms']:.1f} ms")
+        return load_ns
+
+    return _load_rows(engines, problems, "cold", "load_str {title} (cold: first load in a fresh process, ms)",
+                      measure, "{engine}: cold load of the {title} failed: {error}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,9 +319,7 @@ def render(rows: list, engines: list, notes: list, legacy_note: Optional[str]) -
                + (SKIPPED if scaling_ok is None else _yes(scaling_ok)))
     out.append(_summary("policy loads no slower than legacy", load_ok, has_legacy))
     if notes:
-        out.append("")
-        out.append("Cold loads (median of fresh processes, after one priming process):")
-        out.extend(f"- {n}" for n in notes)
+        out += ["", "Cold loads (median of fresh processes, after one priming process):", *(f"- {n}" for n in notes)]
     return "\n".join(out)
 
 
@@ -403,9 +402,4 @@ def main(argv: Optional[list] = None) -> int:
     if args.write_docs:
         write_docs(block)
         log(f"wrote the table into {DOCS_PATH}")
-    if problems:
-        print("\nANSWER CHECK FAILED -- the engines disagree or raised:\n", file=sys.stderr)
-        for problem in problems:
-            print(f"* {problem}\n", file=sys.stderr)
-        return 1
-    return 0
+    return exit_status(problems, "ANSWER CHECK FAILED -- the engines disagree or raised")

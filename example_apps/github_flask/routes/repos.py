@@ -52,10 +52,7 @@ def create_repo():
         abort(400, description="is_public must be true or false")
     if db.session.scalar(select(Repo.id).where(Repo.org_id == org.id, Repo.name == name)) is not None:
         abort(409, description=f"{org.name}/{name} already exists")
-    repo = Repo(org=org, name=name, is_public=is_public)
-    db.session.add(repo)
-    db.session.commit()
-    return jsonify(repo.to_json()), 201
+    return _created(Repo(org=org, name=name, is_public=is_public))
 
 
 @bp.get("/repos/<int:repo_id>")
@@ -90,10 +87,7 @@ def create_issue(repo_id: int):
     title = _body().get("title")
     if not isinstance(title, str) or not title.strip() or len(title) > 200:
         abort(400, description="title: a non-empty string of at most 200 characters")
-    issue = Issue(repo=repo, creator_id=current_user().id, title=title.strip())
-    db.session.add(issue)
-    db.session.commit()
-    return jsonify(issue.to_json()), 201
+    return _created(Issue(repo=repo, creator_id=current_user().id, title=title.strip()))
 
 
 # Role assignments (admins only) --------------------------------------------------------------
@@ -133,6 +127,13 @@ def remove_repo_role(repo_id: int, username: str):
     db.session.delete(role)
     db.session.commit()
     return "", 204
+
+
+def _created(row: Issue | Repo):
+    """Insert `row`: 201 with its JSON."""
+    db.session.add(row)
+    db.session.commit()
+    return jsonify(row.to_json()), 201
 
 
 def _user_named(username: object) -> User:
