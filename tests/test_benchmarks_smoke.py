@@ -53,3 +53,25 @@ def test_rule_policies_share_the_measured_rule():
         policy = scenarios.rules_policy(n)
         assert policy.count("\n") == n
         assert rule in policy
+
+
+def test_warm_load_rows_skip_the_floor_and_report_failures(capsys):
+    """`run_warm_loads`: a row per load case, a number per engine, `-` for the floor; an engine
+    that raises gets ERROR and one line in `problems`, which `exit_status` lists (status 1)."""
+    from benchmarks import runner
+    from benchmarks.report import exit_status
+    from benchmarks.timing import QUICK
+
+    problems: list = []
+    rows = runner.run_warm_loads(["oso_core", "floor", "no_such_engine"], QUICK, problems)
+    assert [row.key for row in rows] == [case.key for case in scenarios.load_cases()]
+    for row in rows:
+        assert row.kind == "load" and row.label == "warm" and row.values["oso_core"] > 0 and row.values["floor"] == "-"
+        assert row.values["no_such_engine"] == runner.ERROR
+    assert len(problems) == len(rows)
+    assert problems[0].startswith("no_such_engine: load_str of the resource-block policy raised KeyError")
+    capsys.readouterr()   # the progress log
+    assert exit_status([], "CHECK FAILED") == 0
+    assert exit_status(problems, "CHECK FAILED") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("\nCHECK FAILED:\n\n* no_such_engine: load_str of the ")

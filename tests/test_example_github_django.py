@@ -111,6 +111,26 @@ def test_anonymous_requests(api):
     assert api("get", "/", "bob").json()["user"] == "bob"
 
 
+def test_policy_is_the_shared_file_plus_assignees():
+    """The project loads the policy of the Flask and FastAPI apps (github.polar links to it) and
+    only adds the rule for its issue assignees; the checker finds nothing in the two."""
+    from django.apps import apps
+
+    from django_oso.oso import Oso
+    from example_apps.github_domain import POLICY
+    from oso_core.frontend.source import Source
+    from oso_core.tooling.check import check_sources
+
+    policy_dir = REPO_ROOT / "example_apps" / "github_django" / "github" / "policy"
+    ours = sorted(Path(f) for f in apps.get_app_config("django_oso").loaded_files
+                  if Path(f).parent == policy_dir)
+    assert [f.name for f in ours] == ["assignees.polar", "github.polar"]
+    assert ours[1].resolve() == POLICY.resolve()
+    assert "has_permission" in ours[0].read_text(encoding="utf-8")
+    assert "resource" not in ours[0].read_text(encoding="utf-8").split("\n\n", 1)[1]
+    assert check_sources([Source(f.read_text(encoding="utf-8"), str(f)) for f in ours], Oso.host) == []
+
+
 def test_seed_is_idempotent_and_resettable(api):
     assert not demo.seed_if_empty()
     demo.reset()
