@@ -29,8 +29,7 @@ def list_issues():
 
 @bp.get("/issues/<int:issue_id>")
 def get_issue(issue_id: int):
-    issue = authorized("read", Issue, issue_id)
-    return jsonify(issue.to_json())
+    return jsonify(authorized("read", Issue, issue_id).to_json())
 
 
 @bp.post("/issues/<int:issue_id>/close")

@@ -18,8 +18,7 @@ def list_orgs():
 
 @bp.get("/orgs/<int:org_id>")
 def get_org(org_id: int):
-    org = authorized("read", Org, org_id)
-    return jsonify(org.to_json())
+    return jsonify(authorized("read", Org, org_id).to_json())
 
 
 @bp.get("/orgs/<int:org_id>/repos")

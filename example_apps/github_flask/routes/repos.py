@@ -57,8 +57,7 @@ def create_repo():
 
 @bp.get("/repos/<int:repo_id>")
 def get_repo(repo_id: int):
-    repo = authorized("read", Repo, repo_id)
-    return jsonify(repo.to_json())
+    return jsonify(authorized("read", Repo, repo_id).to_json())
 
 
 @bp.delete("/repos/<int:repo_id>")
