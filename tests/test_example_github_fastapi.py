@@ -326,11 +326,23 @@ def test_signed_cookies():
 
 # The app shares the Flask app's policy, seed and expectations --------------------------------------
 
-def test_policy_is_the_flask_apps():
+def test_policy_is_the_shared_one_of_the_flask_app():
     pytest.importorskip("flask_sqlalchemy")
     from example_apps.github_flask.authorization import POLICY as FLASK_POLICY
     assert POLICY == FLASK_POLICY == REPO_ROOT / "example_apps" / "github_domain" / "policy.polar"
     assert POLICY.is_file()
+
+
+def test_models_are_the_flask_apps():
+    """One set of SQLAlchemy models (example_apps/github_domain/models.py) for both apps."""
+    pytest.importorskip("flask_sqlalchemy")
+    from example_apps.github_fastapi import authorization
+    from example_apps.github_flask import models as flask_models
+    assert authorization.Base is flask_models.Base
+    for model in (User, Org, Repo, Issue):
+        assert getattr(flask_models, model.__name__) is model
+        assert oso.get_class(model.__name__) is model
+    assert flask_models.db.Model.metadata is flask_models.Base.metadata
 
 
 def test_seed_and_expectations_are_the_shared_ones():

@@ -1,7 +1,8 @@
 """The demo data of the GitHub-like example apps, as plain Python (no framework imports).
 
 example_apps/github_flask, example_apps/github_fastapi and example_apps/github_django seed these
-same rows (each app's `seed.py` turns them into its own models), so the three apps answer alike.
+same rows (github_domain/seed.py turns them into the SQLAlchemy models of the first two, the
+Django project's `seed.py` into its own models), so the three apps answer alike.
 Five users with different access, two orgs, five repos, seven issues. Who has which role is in
 `ACCESS` below (and in docs/example-app.md, with what each user sees); everybody logged in also
 reads acme/rocket, the public repository.

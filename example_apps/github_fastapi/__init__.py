@@ -1,5 +1,5 @@
-"""A GitHub-like JSON API in FastAPI and SQLAlchemy asyncio, authorized by the policy of
-example_apps/github_flask, without blocking the event loop.
+"""A GitHub-like JSON API in FastAPI and SQLAlchemy asyncio, authorized by the shared policy of
+the example apps (example_apps/github_domain), without blocking the event loop.
 
 Run it with `python -m example_apps.github_fastapi`; see docs/fastapi.md.
 """
