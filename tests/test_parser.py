@@ -11,6 +11,7 @@ import math
 import pytest
 
 from oso_core import exceptions
+from oso_core.frontend import item_shapes, lalr_driver
 from oso_core.frontend import parser as parser_module
 from oso_core.frontend.parser import parse_program, parse_query
 from oso_core.frontend.source import Source
@@ -603,41 +604,41 @@ def test_errors_are_not_cached():
 
 POLICY_WITH_REPEATED_SHAPES = "\n".join(
     [f'allow(u: User{i}, "act{i}", r: Res{i}) if r.owner{i} = u.name and u.level > {i} and x{i} in [1, {i}];'
-     for i in range(parser_module._COMPILE_AFTER + 10)]
+     for i in range(item_shapes.COMPILE_AFTER + 10)]
     + [f'?= f({i}, {{a: {i}, b: [{i}, *r]}}, new C(k: {i}));' for i in range(5)]
     + ["type t(x: Foo);", "type t(y: Bar);", 'resource R { roles = ["a"]; }', "g(x) if x;"])
 
 
 def test_replayed_and_compiled_items_match_the_driver():
-    parser_module._item_shapes.clear()
+    item_shapes.item_shapes.clear()
     parser_module._program_cache.clear()
-    reference = [dump(item) for item in parser_module._Parse(Source(POLICY_WITH_REPEATED_SHAPES)).run("program")]
+    reference = [dump(item) for item in lalr_driver.Parse(Source(POLICY_WITH_REPEATED_SHAPES)).run("program")]
     # The first parse recorded, replayed and (for the rules) compiled the shapes.
-    assert any(shape.fn is not None for shape in parser_module._item_shapes.values())
-    assert any(shape.fn is None and shape.uses for shape in parser_module._item_shapes.values())
-    again = [dump(item) for item in parser_module._Parse(Source(POLICY_WITH_REPEATED_SHAPES)).run("program")]
+    assert any(shape.fn is not None for shape in item_shapes.item_shapes.values())
+    assert any(shape.fn is None and shape.uses for shape in item_shapes.item_shapes.values())
+    again = [dump(item) for item in lalr_driver.Parse(Source(POLICY_WITH_REPEATED_SHAPES)).run("program")]
     assert again == reference
     # Without any shapes (everything through the LALR driver) the result is the same.
-    parser_module._item_shapes.clear()
-    original = parser_module._MAX_SHAPES
-    parser_module._MAX_SHAPES = 0  # every new shape clears the cache, so nothing is ever replayed
+    item_shapes.item_shapes.clear()
+    original = item_shapes.MAX_SHAPES
+    item_shapes.MAX_SHAPES = 0  # every new shape clears the cache, so nothing is ever replayed
     try:
-        fresh = [dump(item) for item in parser_module._Parse(Source(POLICY_WITH_REPEATED_SHAPES)).run("program")]
+        fresh = [dump(item) for item in lalr_driver.Parse(Source(POLICY_WITH_REPEATED_SHAPES)).run("program")]
     finally:
-        parser_module._MAX_SHAPES = original
-        parser_module._item_shapes.clear()
+        item_shapes.MAX_SHAPES = original
+        item_shapes.item_shapes.clear()
     assert fresh == reference
 
 
 def test_replayed_items_still_report_duplicate_keys():
-    parser_module._item_shapes.clear()
+    item_shapes.item_shapes.clear()
     program("f(x) if x = {a: 1, b: 2};\nf(x) if x = {a: 1, b: 2};")
     error = parse_error("f(x) if x = {a: 1, b: 2};\nf(x) if x = {c: 1, c: 2};")
     assert error.message.startswith("Duplicate key: c at line 2, column 14:")
 
 
 def test_replay_does_not_skip_the_following_syntax_error():
-    parser_module._item_shapes.clear()
+    item_shapes.item_shapes.clear()
     program("f(1);\nf(2);")
     error = parse_error("f(1);\nf(2); )")
     assert error.message.startswith("did not expect to find the token ')' at line 2, column 7")
@@ -658,15 +659,18 @@ def test_packaged_lalr_table_matches_the_grammar():
     import hashlib
     import json
 
-    from oso_core.frontend import parser as p
+    from oso_core.frontend import ast_builders, parse_errors
+    from oso_core.frontend import parse_table as p
 
-    with open(p._GRAMMAR_PATH, encoding="utf-8") as f:
+    with open(p.GRAMMAR_PATH, encoding="utf-8") as f:
         grammar = f.read()
-    recipe = [p._TABLE_FORMAT, grammar, sorted(p._HANDLER_NAMES), sorted(p._CHECK_RULES)]
+    recipe = [p.TABLE_FORMAT, grammar, sorted(ast_builders.BUILDER_NAMES),
+              sorted(parse_errors.CHECK_RULES)]
     key = hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:24]
     from oso_core.frontend.lalr_table import DATA as shipped
 
     # Built from this exact grammar; every parser test runs on it (Lark's state numbering varies
     # between builds, so a rebuild is not compared for equality).
     assert shipped["key"] == key
+    assert p.table_key(grammar) == key
     assert p._load_table_data()["key"] == key

@@ -1,0 +1,228 @@
+"""The LALR(1) table for grammar.lark, in the shape the parser (lalr_driver.py) wants.
+
+Lark computes the table; building it costs ~0.3 s and importing Lark more, so the table for the
+shipped grammar ships as lalr_table.py (regenerate it with write_packaged_table() after editing
+the grammar; tests/test_parser.py checks it is current). A modified grammar's table is cached on
+disk (JSON in the user's cache directory, keyed by a hash of the grammar and the table format).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from typing import Any, Optional
+
+from .ast_builders import BUILDER_NAMES
+from .parse_errors import CHECK_RULES
+from .tokenizer import TERMINALS, TID, T_NAME
+
+__all__ = ["PASS", "CHECK", "BUILD", "GRAMMAR_PATH", "PACKAGED_TABLE_PATH", "TABLE_FORMAT", "Tables",
+           "get_tables", "table_key", "write_packaged_table"]
+
+GRAMMAR_PATH = os.path.join(os.path.dirname(__file__), "grammar.lark")
+PACKAGED_TABLE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lalr_table.py")
+# Bump whenever the layout of the cached table data (see _build_table_data) changes.
+TABLE_FORMAT = 3
+
+# Rule kinds: a single-symbol pass-through, a kind check (parse_errors.CHECK_RULES), a builder.
+PASS, CHECK, BUILD = 0, 1, 2
+
+
+class Tables:
+    """The LALR table in the shape the parser (lalr_driver.Parse) wants.
+
+    actions[state][symbol id] is None (error), a state number (shift, or goto for a
+    nonterminal), `~r` (reduce by builder rule r), `unit_base + r` (reduce by a single-symbol
+    pass-through or kind-check rule r) or `hook_base + state` (a shift that starts a top-level
+    item). Rule r pops rule_len[r] symbols and goes to
+    actions[exposed state][rule_lhs[r]]. Terminal ids are positions in TERMINALS, nonterminal
+    ids follow them.
+    """
+
+    __slots__ = ("actions", "unit_base", "hook_base", "item_id", "rule_len", "rule_lhs",
+                 "rule_kind", "rule_arg", "start_states", "end_states", "unit_memo")
+
+    def __init__(self, data: dict) -> None:
+        symbols = {name: i for i, name in enumerate(list(TERMINALS) + data["nonterminals"])}
+        width = len(symbols)
+        n_states = len(data["actions"])
+        self.unit_base = n_states
+        self.rule_len: list[int] = data["rule_len"]
+        self.rule_lhs: list[int] = [symbols[name] for name in data["rule_lhs"]]
+        self.rule_kind: list[int] = data["rule_kind"]
+        self.rule_arg: list[Any] = data["rule_arg"]
+        self.actions: list[list[Optional[int]]] = []
+        for row in data["actions"]:
+            out: list[Optional[int]] = [None] * width
+            for name, code in row.items():
+                if code < 0:
+                    r = -code - 1
+                    code = ~r if self.rule_kind[r] == BUILD else n_states + r
+                out[symbols[name]] = code
+            self.actions.append(out)
+        self.start_states: dict[str, int] = data["start_states"]
+        self.end_states: dict[str, int] = data["end_states"]
+        # Shifting the first token of a top-level item goes through the item-shape cache (see
+        # lalr_driver.Parse.run): those shifts are coded as hook_base + target state.
+        self.hook_base = n_states + len(self.rule_len)
+        self.item_id = symbols["item"]
+        program = self.start_states["program"]
+        for state in (program, self.actions[program][symbols["lines"]]):
+            row = self.actions[state]
+            for tid in (T_NAME, TID["TYPE"], TID["QUERY"]):
+                if row[tid] is not None and 0 <= row[tid] < n_states:
+                    row[tid] += self.hook_base
+        # (state below << 20 | top state << 8 | lookahead) -> (state after the run of unit
+        # reductions that follows, the kind checks on the way).
+        self.unit_memo: dict[int, tuple] = {}
+
+
+_tables: Optional[Tables] = None
+_tables_lock = threading.Lock()
+
+
+def get_tables() -> Tables:
+    """The table for grammar.lark, loaded once per process."""
+    global _tables
+    if _tables is None:
+        with _tables_lock:
+            if _tables is None:
+                _tables = Tables(_load_table_data())
+    return _tables
+
+
+def table_key(grammar: str) -> str:
+    """The key a table for this grammar is stored under (in lalr_table.py and the disk cache)."""
+    # The table is a function of the grammar (any LALR table for it parses the same language),
+    # and of which rules have builders or checks, which is baked into the data. Lark's version is
+    # left out on purpose: asking importlib.metadata for it costs ~18 ms at every start.
+    recipe = [TABLE_FORMAT, grammar, sorted(BUILDER_NAMES), sorted(CHECK_RULES)]
+    return hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:24]
+
+
+def write_packaged_table() -> str:
+    """Rebuild the LALR table from grammar.lark and store it in the package (after editing the
+    grammar: `python -c "from oso_core.frontend.parser import write_packaged_table as w; w()"`)."""
+    with open(GRAMMAR_PATH, encoding="utf-8") as f:
+        grammar = f.read()
+    data = _build_table_data(grammar)
+    data["key"] = table_key(grammar)
+    data = json.loads(json.dumps(data))  # plain lists, dicts, strings and numbers only
+    with open(PACKAGED_TABLE_PATH, "w", encoding="utf-8") as f:
+        f.write('"""LALR(1) table for grammar.lark, generated by parser.write_packaged_table(); do not edit."""\n\n')
+        f.write(f"DATA = {data!r}\n")
+    return PACKAGED_TABLE_PATH
+
+
+def _cache_path(key: str) -> Optional[str]:
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        home = os.path.expanduser("~")
+        if home == "~":
+            return None
+        base = os.path.join(home, ".cache")
+    return os.path.join(base, "oso_core", f"polar-lalr-{key}.json")
+
+
+def _load_table_data() -> dict:
+    with open(GRAMMAR_PATH, encoding="utf-8") as f:
+        grammar = f.read()
+    key = table_key(grammar)
+    # The table built for this grammar ships with the package (tests/test_parser.py checks it is
+    # current); the user cache only serves a modified grammar.
+    try:
+        from . import lalr_table  # a Python module: imported from bytecode, no JSON decoding
+        if lalr_table.DATA.get("key") == key:
+            return lalr_table.DATA
+    except ImportError:
+        pass
+    path = _cache_path(key)
+    if path is not None:
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+            if data.get("key") == key:
+                return data
+        except (OSError, ValueError):
+            pass
+    data = _build_table_data(grammar)
+    data["key"] = key
+    if path is not None:
+        # Write then rename, so a concurrent reader never sees half a file; an unwritable cache
+        # directory only means rebuilding next time.
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = f"{path}.{os.getpid()}.tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(data, f, separators=(",", ":"))
+            os.replace(tmp, path)
+        except OSError:
+            pass
+    return data
+
+
+def _build_table_data(grammar: str) -> dict:
+    """Run Lark's LALR(1) analysis on the grammar and flatten the table into plain data."""
+    from lark import Lark
+    from lark.lexer import Lexer
+
+    class _ExternalLexer(Lexer):
+        # Tokens come from tokenize(); Lark only needs a lexer class to accept %declare'd terminals.
+        def __init__(self, lexer_conf: Any) -> None:
+            pass
+
+        def lex(self, data: Any) -> Any:  # pragma: no cover - never called
+            raise RuntimeError("Lark only builds the table here; oso_core's tokenize() lexes policies")
+
+    # strict: a shift/reduce conflict is a grammar bug, not something to resolve silently.
+    lark = Lark(grammar, parser="lalr", lexer=_ExternalLexer, start=["program", "query"],
+                strict=True)
+    table = lark.parser.parser._parse_table
+    rule_index: dict[Any, int] = {}
+    rule_len: list[int] = []
+    rule_lhs: list[str] = []
+    rule_kind: list[int] = []
+    rule_arg: list[Any] = []
+    nonterminals: dict[str, None] = {}
+    arity: dict[str, bool] = {}
+
+    def rule_code(rule: Any) -> int:
+        r = rule_index.get(rule)
+        if r is None:
+            r = rule_index[rule] = len(rule_len)
+            name = rule.alias or rule.origin.name
+            rule_len.append(len(rule.expansion))
+            rule_lhs.append(rule.origin.name)
+            nonterminals.setdefault(rule.origin.name)
+            if name in BUILDER_NAMES:
+                # Builders of one-symbol rules get the value itself, so a builder must not be
+                # shared between one-symbol and other rules.
+                if arity.setdefault(name, len(rule.expansion) == 1) != (len(rule.expansion) == 1):
+                    raise AssertionError(f"builder {name} used by rules of mixed arity")
+                rule_kind.append(BUILD)
+                rule_arg.append(name)
+            elif name in CHECK_RULES:
+                rule_kind.append(CHECK)
+                rule_arg.append(CHECK_RULES[name])
+            elif len(rule.expansion) == 1:
+                rule_kind.append(PASS)
+                rule_arg.append(None)
+            else:
+                raise AssertionError(f"grammar rule without a builder: {rule}")
+        return -r - 1
+
+    actions: list[dict[str, int]] = [{} for _ in table.states]
+    for state, row in table.states.items():
+        for symbol, (action, arg) in row.items():
+            actions[state][symbol] = rule_code(arg) if action.name == "Reduce" else arg
+    for row in actions:
+        for symbol in row:
+            if symbol.isupper() and symbol not in TID:
+                raise AssertionError(f"terminal {symbol} has no token id")
+            if not symbol.isupper():
+                nonterminals.setdefault(symbol)
+    return {"actions": actions, "nonterminals": list(nonterminals), "rule_len": rule_len,
+            "rule_lhs": rule_lhs, "rule_kind": rule_kind, "rule_arg": rule_arg,
+            "start_states": dict(table.start_states), "end_states": dict(table.end_states)}
