@@ -261,21 +261,8 @@ def make_builders(tokens: Tokens, opcalls: set, duplicate_key: Callable[[str, in
 
     for alias, op in _BINARY_OPS.items():
         h[alias] = _binary_builder(op, source)
-
-    @builder
-    def or_exp(a: list, b: int, e: int) -> Op:
-        tail = a[2]
-        if type(tail) is Op and tail.op == "Or":
-            return Op("Or", [a[0], *tail.args], Span(source, b, e))
-        return Op("Or", [a[0], tail], Span(source, b, e))
-
-    @builder
-    def and_exp(a: list, b: int, e: int) -> Op:
-        # Only the right operand is flattened, as in legacy: `(a and b) and c` keeps its nesting.
-        tail = a[2]
-        if type(tail) is Op and tail.op == "And":
-            return Op("And", [a[0], *tail.args], Span(source, b, e))
-        return Op("And", [a[0], tail], Span(source, b, e))
+    h["or_exp"] = _chain_builder("Or", source)
+    h["and_exp"] = _chain_builder("And", source)
 
     @builder
     def not_exp(a: list, b: int, e: int) -> Op:
@@ -403,6 +390,17 @@ def _binary_builder(op: str, source: Source) -> Callable:
     def binary(a: list, b: int, e: int) -> Op:
         return Op(op, [a[0], a[2]], Span(source, b, e))
     return binary
+
+
+def _chain_builder(op: str, source: Source) -> Callable:
+    """`a or b` / `a and b`, where a right operand of the same operation is flattened into it."""
+    def chain(a: list, b: int, e: int) -> Op:
+        # Only the right operand is flattened, as in legacy: `(a and b) and c` keeps its nesting.
+        tail = a[2]
+        if type(tail) is Op and tail.op == op:
+            return Op(op, [a[0], *tail.args], Span(source, b, e))
+        return Op(op, [a[0], tail], Span(source, b, e))
+    return chain
 
 
 def _no_duplicates(key: str, offset: int) -> None:

@@ -70,64 +70,59 @@ class Parse:
             if code is None:
                 errors.syntax_error(i)
             if code >= 0:
-                if code < unit_base:  # shift
-                    states.append(code)
-                    values.append(i)
-                    starts.append(tstarts[i])
-                    state = code
-                    i += 1
-                    t = ttypes[i]
-                    continue
-                if code < hook_base:
-                    # A run of single-symbol pass-through / check reductions depends only on
-                    # the state below, the top state and the lookahead: memoize where it ends.
-                    below = states[-2]
-                    key = below << 20 | state << 8 | t
-                    hit = memo.get(key)
-                    if hit is None:
-                        hit = memo[key] = self._unit_run(tables, below, state, t)
-                    state, checks = hit
-                    if checks:
-                        node = values[-1]
-                        tp = type(node)
-                        for chk in checks:
-                            # Only operations and calls can fail a value check, and calls never
-                            # fail a logical one: skip the full check for everything else.
-                            if tp is Op or (tp is CallTerm) is (chk in VALUE_CHECKS):
-                                errors.check(node, starts[-1], chk)
-                    states[-1] = state
-                    if state == end_state and t == END:
-                        return values[-1]
-                    continue
-                # The first token of a top-level item. Rules, rule types and inline queries end
-                # at the first `;`, and the parser's actions depend only on token types, so an
-                # item whose token types were seen before replays that item's reductions.
-                code -= hook_base
-                if t != T_NAME or ttypes[i + 1] == T_LPAR:
-                    try:
-                        last = ttypes.index(T_SEMI, i)
-                    except ValueError:
-                        last = -1
-                    if last > 0:
-                        key = (state, tuple(ttypes[i:last + 1]))
-                        shape = shapes.get(key)
-                        if shape is not None:
-                            shape.uses += 1
-                            if shape.fn is not None:
-                                item = shape.fn(i, tstarts, tends, builders)
-                            else:
-                                if shape.uses >= COMPILE_AFTER:
-                                    shape.fn = compile_shape(shape.program, rule_len)
-                                item = replay(shape.program, i, rules, tstarts, tends)
-                            states.append(actions[state][item_id])
-                            values.append(item)
-                            starts.append(tstarts[i])
-                            state = states[-1]
-                            i = last + 1
-                            t = ttypes[i]
-                            continue
-                        record = []
-                        record_from, record_to, record_key = i, last + 1, key
+                if code >= unit_base:
+                    if code < hook_base:
+                        # A run of single-symbol pass-through / check reductions depends only
+                        # on the state below, the top state and the lookahead: memoize where it
+                        # ends.
+                        below = states[-2]
+                        key = below << 20 | state << 8 | t
+                        hit = memo.get(key)
+                        if hit is None:
+                            hit = memo[key] = self._unit_run(tables, below, state, t)
+                        state, checks = hit
+                        if checks:
+                            node = values[-1]
+                            tp = type(node)
+                            for chk in checks:
+                                # Only operations and calls can fail a value check, and calls
+                                # never fail a logical one: skip the full check for the rest.
+                                if tp is Op or (tp is CallTerm) is (chk in VALUE_CHECKS):
+                                    errors.check(node, starts[-1], chk)
+                        states[-1] = state
+                        if state == end_state and t == END:
+                            return values[-1]
+                        continue
+                    # The first token of a top-level item. Rules, rule types and inline queries
+                    # end at the first `;`, and the parser's actions depend only on token types,
+                    # so an item whose token types were seen before replays its reductions.
+                    code -= hook_base
+                    if t != T_NAME or ttypes[i + 1] == T_LPAR:
+                        try:
+                            last = ttypes.index(T_SEMI, i)
+                        except ValueError:
+                            last = -1
+                        if last > 0:
+                            key = (state, tuple(ttypes[i:last + 1]))
+                            shape = shapes.get(key)
+                            if shape is not None:
+                                shape.uses += 1
+                                if shape.fn is not None:
+                                    item = shape.fn(i, tstarts, tends, builders)
+                                else:
+                                    if shape.uses >= COMPILE_AFTER:
+                                        shape.fn = compile_shape(shape.program, rule_len)
+                                    item = replay(shape.program, i, rules, tstarts, tends)
+                                states.append(actions[state][item_id])
+                                values.append(item)
+                                starts.append(tstarts[i])
+                                state = states[-1]
+                                i = last + 1
+                                t = ttypes[i]
+                                continue
+                            record = []
+                            record_from, record_to, record_key = i, last + 1, key
+                # A shift.
                 states.append(code)
                 values.append(i)
                 starts.append(tstarts[i])

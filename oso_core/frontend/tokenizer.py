@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 from ..exceptions import IntegerOverflow, InvalidTokenCharacter, ParserError
 from .source import Source
+from .syntax import render_float
 
 __all__ = ["TERMINALS", "TID", "END", "ERROR", "T_INT", "T_FLOAT", "T_STRING", "T_BOOL", "T_NAME",
            "T_LPAR", "T_SEMI", "LexError", "Tokens", "tokenize", "token_text"]
@@ -237,38 +238,12 @@ def _rust_escaped(text: str) -> str:
     return "".join(map(_rust_escape_debug, text))
 
 
-def _rust_float(f: float) -> str:
-    """A float the way Rust's `Display` prints it: shortest round-trip digits, no exponent."""
-    if math.isnan(f):
-        return "NaN"
-    if math.isinf(f):
-        return "inf" if f > 0 else "-inf"
-    text = repr(f)
-    sign = ""
-    if text[0] == "-":
-        sign, text = "-", text[1:]
-    if "e" in text:
-        mantissa, exp_text = text.split("e")
-        int_part, _, frac_part = mantissa.partition(".")
-        digits = int_part + frac_part
-        point = len(int_part) + int(exp_text)
-        if point <= 0:
-            text = "0." + "0" * -point + digits
-        elif point >= len(digits):
-            text = digits + "0" * (point - len(digits))
-        else:
-            text = digits[:point] + "." + digits[point:]
-    elif text.endswith(".0"):
-        text = text[:-2]
-    return sign + text
-
-
 def token_text(types: list, values: list, i: int) -> str:
     """Token i as legacy prints it: literals by value (strings unquoted), others as written."""
     t = types[i]
     value = values[i]
     if t == T_FLOAT:
-        return _rust_float(value)
+        return render_float(value)
     if t == T_BOOL:
         return "true" if value else "false"
     if t == T_STRING:

@@ -33,6 +33,16 @@ _ARITH_OPS = ("Add", "Sub", "Mul", "Div", "Mod", "Rem")
 _COMPARISONS = ("Eq", "Neq", "Lt", "Leq", "Gt", "Geq")
 
 
+def _det_test(test: Callable, left: Callable, right: Callable) -> tuple:
+    """A deterministic goal `test(q, left value, right value)` that fails where a value fails."""
+    def goal(q: Any, env: list) -> bool:
+        try:
+            return test(q, left(q, env), right(q, env))
+        except Fail:
+            return False
+    return (DET, goal)
+
+
 def _slot_reader(i: int, name: str) -> Callable:
     def read(q: Any, env: list) -> Any:
         t = env[i]
@@ -294,15 +304,8 @@ class BodyCompiler:
         if op == "In":
             return self.in_goal(args[0], args[1], span)
         if op == "Isa":
-            left = self.fn(self.value(args[0]))
-            pat = self.fn(self.spec_pattern(args[1]))
-
-            def isa(q: Any, env: list) -> bool:
-                try:
-                    return matches(q, left(q, env), pat(q, env))
-                except Fail:
-                    return False
-            return (DET, isa)
+            return _det_test(matches, self.fn(self.value(args[0])),
+                             self.fn(self.spec_pattern(args[1])))
         if op == "Cut":
             def cut(q: Any, env: list) -> bool:
                 if q.partial:
@@ -327,15 +330,8 @@ class BodyCompiler:
             return (DET, do_debug)
         if op == "Dot":
             if len(args) == 3:  # `.(obj, field, result)`
-                get = self.dot_value(Op("Dot", args[:2], span))
-                result = self.fn(self.value(args[2]))
-
-                def dot3(q: Any, env: list) -> bool:
-                    try:
-                        return unify(q, get(q, env), result(q, env))
-                    except Fail:
-                        return False
-                return (DET, dot3)
+                return _det_test(unify, self.dot_value(Op("Dot", args[:2], span)),
+                                 self.fn(self.value(args[2])))
             return (DET, self.truthy_goal(self.dot_value(node), span))
         if op == "New":
             get = self.op_value(node)
@@ -390,14 +386,7 @@ class BodyCompiler:
                 except Fail:
                     return False
             return (DET, unify_with_slot)
-        rf = self.fn(right)
-
-        def unify_values(q: Any, env: list) -> bool:
-            try:
-                return unify(q, lf(q, env), rf(q, env))
-            except Fail:
-                return False
-        return (DET, unify_values)
+        return _det_test(unify, lf, self.fn(right))
 
     def assign_goal(self, var_node: Any, value_node: Any, span: Optional[Span]) -> tuple:
         var = self.fn(self.value(var_node))

@@ -17,7 +17,7 @@ import itertools
 from typing import Any, Optional
 
 from ..expression import Expression, Pattern
-from ..frontend.syntax import render_float, render_fields, render_op
+from ..frontend.syntax import render_fields, render_op, render_value
 from ..predicate import Predicate
 
 
@@ -83,14 +83,8 @@ def render_term(t: Any, names: Optional[dict] = None) -> str:
     """Polar syntax for a runtime term, as legacy oso prints it in messages and `print`."""
     t = deref(t)
     tt = type(t)
-    if tt is bool:
-        return "true" if t else "false"
-    if tt is int:
-        return str(t)
-    if tt is float:
-        return render_float(t)
-    if tt is str:
-        return f'"{t}"'
+    if tt is bool or tt is int or tt is float or tt is str:
+        return render_value(t)
     if tt is list:
         return "[" + ", ".join(render_term(x, names) for x in t) + "]"
     if tt is dict:
