@@ -35,8 +35,6 @@ from typing import Any
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, router
 from django.db.models import (
-    BooleanField,
-    Expression,
     F,
     ForeignKey,
     JSONField,
@@ -77,6 +75,8 @@ from oso_core.filtering.plan import (
 )
 
 from .adapter import DataAdapter
+from .django_sql import (Binary, Sql, Wrapped, array_contains_postgres, distinct_sql,
+                         json_contains_postgres, json_contains_sqlite)
 
 __all__ = ["DjangoAdapter", "filter_q", "relations_of"]
 
@@ -92,101 +92,12 @@ _PYTHON_OPS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-# --- SQL expressions Django lacks ------------------------------------------------------------
-
-class _Sql(Expression):
-    """A fixed SQL fragment with its parameters (unlike RawSQL, never adds joins on resolve)."""
-
-    def __init__(self, sql: str, params: tuple = (), output_field=None) -> None:
-        super().__init__(output_field=output_field or BooleanField())
-        self.sql, self.params = sql, tuple(params)
-
-    def as_sql(self, compiler, connection):
-        return f"({self.sql})", list(self.params)
-
-
-class _Binary(Expression):
-    """A boolean test of two expressions, rendered by `render(vendor, lhs_sql, rhs_sql)`.
-
-    `render` returns the SQL and the order in which the operands' SQL occurs in it ("l"/"r"
-    per occurrence), so that their parameters are passed in the same order.
-    """
-
-    output_field = BooleanField()
-
-    def __init__(self, lhs, rhs, render) -> None:
-        super().__init__()
-        self.lhs, self.rhs, self.render = lhs, rhs, render
-
-    def get_source_expressions(self):
-        return [self.lhs, self.rhs]
-
-    def set_source_expressions(self, exprs):
-        self.lhs, self.rhs = exprs
-
-    def as_sql(self, compiler, connection):
-        lhs_sql, lhs_params = compiler.compile(self.lhs)
-        rhs_sql, rhs_params = compiler.compile(self.rhs)
-        sql, order = self.render(connection.vendor, lhs_sql, rhs_sql)
-        params: list = []
-        for side in order:
-            params.extend(lhs_params if side == "l" else rhs_params)
-        return f"({sql})", params
-
-
-class _Wrapped(Expression):
-    """An expression rendered through a SQL function, e.g. `jsonb_build_array(col)`."""
-
-    def __init__(self, inner, wrap) -> None:
-        super().__init__(output_field=JSONField())
-        self.inner, self.wrap = inner, wrap
-
-    def get_source_expressions(self):
-        return [self.inner]
-
-    def set_source_expressions(self, exprs):
-        (self.inner,) = exprs
-
-    def as_sql(self, compiler, connection):
-        sql, params = compiler.compile(self.inner)
-        return self.wrap(sql), params
-
-
-def _distinct_sql(vendor: str, lhs: str, rhs: str) -> tuple[str, str]:
-    # Null-safe inequality: a NULL is distinct from every value but not from another NULL.
-    if vendor == "postgresql":
-        return f"{lhs} IS DISTINCT FROM {rhs}", "lr"
-    if vendor == "sqlite":
-        return f"{lhs} IS NOT {rhs}", "lr"
-    if vendor == "mysql":
-        return f"NOT ({lhs} <=> {rhs})", "lr"
-    return (f"CASE WHEN {lhs} = {rhs} OR ({lhs} IS NULL AND {rhs} IS NULL) THEN 0 ELSE 1 END = 1",
-            "lrlr")
-
-
-def _json_contains_sqlite(vendor: str, column: str, item: str) -> tuple[str, str]:
-    # json_each also iterates objects and yields a scalar itself: require an array. `IS` makes
-    # a JSON null element match a None item, like PostgreSQL's `@> '[null]'`.
-    sql = (f"EXISTS (SELECT 1 FROM json_each({column}) AS oso_j "
-           f"WHERE json_type({column}) = 'array' AND oso_j.value IS {item})")
-    return sql, "llr"
-
-
-def _json_contains_postgres(vendor: str, column: str, item: str) -> tuple[str, str]:
-    # COALESCE keeps the test two-valued for a NULL column (so NOT works).
-    return f"COALESCE({column} @> {item}, false)", "lr"
-
-
-def _array_contains_postgres(vendor: str, column: str, item: str) -> tuple[str, str]:
-    return f"COALESCE({item} = ANY({column}), false)", "rl"
-
-
 _FALSE_SQL = "1 = 0"
 
 
 def _false() -> Q:
     # A real SQL false (not Django's EmptyResultSet), so a query is still one ordinary statement.
-    return Q(_Sql(_FALSE_SQL))
+    return Q(Sql(_FALSE_SQL))
 
 
 def _to_q(c: Compiled) -> Q:
@@ -309,7 +220,7 @@ class _Compiler:
                 return expr
         for raw_row, alias in scope.raw:
             if raw_row is row:
-                return _Sql(f"{self.qn(alias)}.{self.qn(model_field.column)}", (),
+                return Sql(f"{self.qn(alias)}.{self.qn(model_field.column)}", (),
                             output_field=model_field)
         raise UnsupportedError(f"the plan uses row {row.label} ({row.cls.__name__}) outside the "
                                "condition that introduces it")
@@ -364,7 +275,7 @@ class _Compiler:
         else:
             rhs = self.ref(right, scope)
         if op == "Neq":
-            return Q(_Binary(lhs, rhs, _distinct_sql))
+            return Q(Binary(lhs, rhs, distinct_sql))
         return Q(_LOOKUPS[op](lhs, rhs))
 
     def in_(self, c: In, scope: _Scope) -> Compiled:
@@ -394,15 +305,15 @@ class _Compiler:
         column = self.ref(c.column, scope)
         is_array = field.get_internal_type() == "ArrayField"
         if isinstance(field, JSONField) and vendor == "sqlite":
-            render = _json_contains_sqlite
+            render = json_contains_sqlite
             item = self._item(c.item, scope, lambda v: DjangoValue(v))
         elif isinstance(field, JSONField) and vendor == "postgresql":
-            render = _json_contains_postgres
-            item = self._item(c.item, scope, lambda v: _Sql(
+            render = json_contains_postgres
+            item = self._item(c.item, scope, lambda v: Sql(
                 "%s::jsonb", (json.dumps([v], cls=field.encoder),), output_field=field),
                 wrap=lambda sql: f"jsonb_build_array({sql})")
         elif is_array and vendor == "postgresql":
-            render = _array_contains_postgres
+            render = array_contains_postgres
             item = self._item(c.item, scope, lambda v: DjangoValue(v, output_field=field.base_field))
         elif isinstance(field, JSONField) or is_array:
             raise UnsupportedError(f"{model.__name__}.{c.column.name}: membership in a list column "
@@ -410,7 +321,7 @@ class _Compiler:
         else:
             raise UnsupportedError(f"{model.__name__}.{c.column.name} is not a list: `in` needs an "
                                    "ARRAY or JSON list column")
-        return Q(_Binary(column, item, render))
+        return Q(Binary(column, item, render))
 
     def _item(self, item, scope: _Scope, from_value, wrap=None):
         if isinstance(item, Value):
@@ -418,7 +329,7 @@ class _Compiler:
         expr = self.ref(item, scope)
         if wrap is None:
             return expr
-        return _Wrapped(expr, wrap)
+        return Wrapped(expr, wrap)
 
     def exists(self, c: Exists, scope: _Scope) -> Compiled:
         inner = scope.enter(c.row)
@@ -454,7 +365,7 @@ class _Compiler:
             sql, params = f"SELECT {self.qn('pk')} FROM {self._cte(c.set_name)}", ()
         else:
             sql, params = self.statement(c.set_name)
-        return Q(InLookup(lhs, _Sql(sql, params, output_field=pk)))
+        return Q(InLookup(lhs, Sql(sql, params, output_field=pk)))
 
     # Row sets ---------------------------------------------------------------------------------
 
