@@ -633,6 +633,8 @@ def chain(goals: list) -> tuple:
         return (DET, all_of)
     first = goals[split][1]
     rest_kind, rest = chain(goals[split + 1:]) if split + 1 < len(goals) else (None, None)
+    # The generators below each spell out the loop over the deterministic prefix: a shared
+    # helper would cost a call per conjunction on the `is_allowed` path.
 
     if rest is None:
         if not prefix:
