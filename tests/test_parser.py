@@ -674,3 +674,39 @@ def test_packaged_lalr_table_matches_the_grammar():
     assert shipped["key"] == key
     assert p.table_key(grammar) == key
     assert p._load_table_data()["key"] == key
+
+
+def test_write_packaged_table_rebuilds_an_equivalent_table(tmp_path, monkeypatch):
+    """The generator still works: a rebuilt table has the shipped key, the same rules, and
+    parses (and rejects) policies exactly like the shipped one."""
+    import runpy
+
+    from oso_core.frontend import parse_table
+    from oso_core.frontend.lalr_table import DATA as shipped
+
+    monkeypatch.setattr(parse_table, "PACKAGED_TABLE_PATH", str(tmp_path / "lalr_table.py"))
+    path = parser_module.write_packaged_table()
+    assert path == str(tmp_path / "lalr_table.py")
+    rebuilt = runpy.run_path(path)["DATA"]
+    assert rebuilt["key"] == shipped["key"]
+
+    def rules(data):
+        return sorted(map(repr, zip(data["rule_kind"], data["rule_arg"], data["rule_len"], data["rule_lhs"])))
+    assert rules(rebuilt) == rules(shipped)
+
+    def parse_both(text):
+        return [dump(item) for item in lalr_driver.Parse(Source(text)).run("program")]
+    reference = parse_both(POLICY_WITH_REPEATED_SHAPES)
+    broken = "f(x) if x = {a: 1, a: 2};"
+    with pytest.raises(exceptions.ParserError) as expected:
+        lalr_driver.Parse(Source(broken)).run("program")
+    # Item shapes record table states, so they must not outlive a table swap.
+    item_shapes.item_shapes.clear()
+    monkeypatch.setattr(parse_table, "_tables", parse_table.Tables(rebuilt))
+    try:
+        assert parse_both(POLICY_WITH_REPEATED_SHAPES) == reference
+        with pytest.raises(exceptions.ParserError) as error:
+            lalr_driver.Parse(Source(broken)).run("program")
+        assert str(error.value) == str(expected.value)
+    finally:
+        item_shapes.item_shapes.clear()
