@@ -95,13 +95,13 @@ def test_debug_goal_stops_reading_stdin(monkeypatch, capsys):
             "                                   ^\n") in out
     assert "debug> " in out
     # stack: the active rule call with the rule being applied and its location
-    assert "    1: allow(User('a'), \"read\", 1)\n" in out
+    assert "    1: allow(User('a') TYPE `User`, \"read\", 1)\n" in out
     assert "         in rule allow(u: User{}, \"read\", _r) at line 1, column 1\n" in out
     assert "    0: debug() at line 1, column 31\n" in out
     # bindings of the current rule's variables, then `var` for some of them
     # (a rule's variables print renamed apart, legacy-style: `name_N`)
-    assert "u_1 = User('a')\n_r_1 = 1\n" in out
-    assert "u = User('a')\nzz: no such variable here\n" in out
+    assert "u_1 = User('a') TYPE `User`\n_r_1 = 1\n" in out
+    assert "u = User('a') TYPE `User`\nzz: no such variable here\n" in out
     # goals: the rule's body with the current goal marked
     assert "allow(u: User{}, \"read\", _r) at line 1, column 1:\n   -> debug()\n      is_admin(u, 1)\n" in out
 
@@ -141,16 +141,16 @@ def test_query_under_the_debugger_steps_through_goals():
     assert results == []
     assert headers(out.getvalue()) == [
         'QUERY: x = new User("a", "guest"), BINDINGS: {}',
-        "QUERY: allow(x, \"write\", 1), BINDINGS: {x = User('a')}",
+        "QUERY: allow(x, \"write\", 1), BINDINGS: {x = User(\"a\", \"guest\") TYPE `User`}",
         ("RULE: allow(u: User{}, \"write\", _r) if is_admin(u, 1) and u.name = \"root\", "
-         "BINDINGS: {u = User('a'), _r = 1}"),
-        "QUERY: is_admin(u, 1), BINDINGS: {u = User('a')}",
+         "BINDINGS: {u = User(\"a\", \"guest\") TYPE `User`, _r = 1}"),
+        "QUERY: is_admin(u, 1), BINDINGS: {u = User(\"a\", \"guest\") TYPE `User`}",
         ("RULE: is_admin(u: User{}, n) if m = n + 1 and u.role = \"admin\" and m > 0, "
-         "BINDINGS: {u = User('a'), n = 1}"),
+         "BINDINGS: {u = User(\"a\", \"guest\") TYPE `User`, n = 1}"),
         "QUERY: m = n + 1, BINDINGS: {n = 1}",
-        "QUERY: u.role = \"admin\", BINDINGS: {u = User('a')}",
-        "RULE: is_admin(u: User{}, _n) if u.name = \"root\", BINDINGS: {u = User('a'), _n = 1}",
-        "QUERY: u.name = \"root\", BINDINGS: {u = User('a')}",
+        "QUERY: u.role = \"admin\", BINDINGS: {u = User(\"a\", \"guest\") TYPE `User`}",
+        "RULE: is_admin(u: User{}, _n) if u.name = \"root\", BINDINGS: {u = User(\"a\", \"guest\") TYPE `User`, _n = 1}",
+        "QUERY: u.name = \"root\", BINDINGS: {u = User(\"a\", \"guest\") TYPE `User`}",
     ]
 
 
@@ -161,15 +161,15 @@ def test_next_steps_over_rule_calls_and_out_returns_to_the_caller():
     dbg, out, _ = debugger(["s", "s", "n", "c"])
     assert list(oso.query('allow(new User("root", "guest"), "write", 1)', debug=dbg)) == [{"bindings": {}, "trace": None}]
     assert headers(out.getvalue())[-2:] == [
-        "QUERY: is_admin(u, 1), BINDINGS: {u = User('root')}",
-        'QUERY: u.name = "root", BINDINGS: {u = User(\'root\')}',
+        "QUERY: is_admin(u, 1), BINDINGS: {u = User(\"root\", \"guest\") TYPE `User`}",
+        'QUERY: u.name = "root", BINDINGS: {u = User("root", "guest") TYPE `User`}',
     ]
     # out: from inside is_admin's first rule back to allow's next goal
     dbg, out, _ = debugger(["s", "s", "s", "s", "o", "c"])
     list(oso.query('allow(new User("root", "admin"), "write", 1)', debug=dbg))
     stops = headers(out.getvalue())
     assert stops[-2] == "QUERY: m = n + 1, BINDINGS: {n = 1}"
-    assert stops[-1] == 'QUERY: u.name = "root", BINDINGS: {u = User(\'root\')}'
+    assert stops[-1] == 'QUERY: u.name = "root", BINDINGS: {u = User("root", "admin") TYPE `User`}'
 
 
 @needs_oso_core
@@ -190,15 +190,15 @@ def test_stack_query_and_goals_inside_nested_rules():
     list(oso.query('allow(new User("a", "admin"), "write", 1)', debug=dbg))
     text = out.getvalue()
     assert ("Active rule calls, outermost first (level, call, rule being applied):\n"
-            "    2: allow(User('a'), \"write\", 1)   (called as allow(new User(\"a\", \"admin\"), \"write\", 1)"
+            "    2: allow(User(\"a\", \"admin\") TYPE `User`, \"write\", 1)   (called as allow(new User(\"a\", \"admin\"), \"write\", 1)"
             " at line 1, column 1)\n"
             "         in rule allow(u: User{}, \"write\", _r) at line 2, column 1\n"
-            "    1: is_admin(User('a'), 1)   (called as is_admin(u, 1) at line 2, column 32)\n"
+            "    1: is_admin(User(\"a\", \"admin\") TYPE `User`, 1)   (called as is_admin(u, 1) at line 2, column 32)\n"
             "         in rule is_admin(u: User{}, n) at line 3, column 1\n"
             "    0: u.role = \"admin\" at line 3, column 39\n") in text
-    assert "debug> query\nQUERY: u.role = \"admin\", BINDINGS: {u = User('a')}\n" in text
-    assert "debug> query 1\nis_admin(User('a'), 1)   (called as is_admin(u, 1) at line 2, column 32)\n" in text
-    assert "debug> query 2\nallow(User('a'), \"write\", 1)   (called as " in text
+    assert "debug> query\nQUERY: u.role = \"admin\", BINDINGS: {u = User(\"a\", \"admin\") TYPE `User`}\n" in text
+    assert "debug> query 1\nis_admin(User(\"a\", \"admin\") TYPE `User`, 1)   (called as is_admin(u, 1) at line 2, column 32)\n" in text
+    assert "debug> query 2\nallow(User(\"a\", \"admin\") TYPE `User`, \"write\", 1)   (called as " in text
     assert "debug> query 3\nLevel 3 is out of range: the stack has 2 rule call(s).\n" in text
     assert ("is_admin(u: User{}, n) at line 3, column 1:\n"
             "      m = n + 1\n"
@@ -378,7 +378,7 @@ def test_polar_log_and_debugger_together(monkeypatch, capsys):
     assert oso.is_allowed(User("a", "admin"), "read", 1)
     out = capsys.readouterr().out
     assert "QUERY: debug(), BINDINGS: {}" in out
-    assert "QUERY: is_admin(u, 1), BINDINGS: {u = User('a')}" in out
+    assert "QUERY: is_admin(u, 1), BINDINGS: {u = User('a') TYPE `User`}" in out
     assert "[oso][info]       QUERY RULE: is_admin(User('a') TYPE `User`, 1)\n" in out
     assert out.rstrip().endswith("[oso][info]   RESULT: SUCCESS")
 

@@ -15,21 +15,34 @@ from .errors import STACK_OVERFLOW, EvalError, where
 from .knowledge import KnowledgeBase
 from .operations import I64_MAX, I64_MIN, add_constraint, serialization_error, unify
 from .scope import Scope
-from .solver import Query, check_unhandled_partials, result_bindings
-from .terms import UNBOUND, Var, deref
+from .solver import ClassNames, Query, check_unhandled_partials, result_bindings
+from .terms import UNBOUND, Var, deref, render_term
 
 
 
 class PreparedQuery:
-    """A query ready to run: the goal to solve and its named variables."""
+    """A query ready to run: the goal to solve and its named variables.
+
+    `call` is `(name, argument terms)` for a rule queried directly (`query_rule`): error traces
+    show it with legacy's rendering of host values, made only when an error needs it."""
 
     def __init__(self, kb: KnowledgeBase, run: Callable[[Query], Iterator[None]], qvars: dict[str, Var],
-                 text: Optional[str], span: Any = None) -> None:
+                 text: Optional[str], span: Any = None, call: Optional[tuple[str, list]] = None) -> None:
         self.kb = kb
         self.run = run
         self.qvars = qvars
         self.text = text
         self.span = span
+        self.call = call
+
+    def trace_frame(self) -> tuple[Optional[str], Optional[str]]:
+        """The query's frame in an error trace: its text, and where it is (None for a rule
+        queried from Python, which legacy prints without a location)."""
+        if self.call is None:
+            return self.text, where(self.span, None)
+        name, terms = self.call
+        names = ClassNames(self.kb.host, None)
+        return f"{name}(" + ", ".join(render_term(t, names) for t in terms) + ")", None
 
 
 def prepare_term(kb: KnowledgeBase, node: Any) -> PreparedQuery:
@@ -59,7 +72,7 @@ def prepare_predicate(kb: KnowledgeBase, name: str, args: list) -> PreparedQuery
     def run(q: Query) -> Iterator[None]:
         return pred.solve(q, [deref(t) for t in terms], None)
     text = f"{name}(" + ", ".join(repr(a) if not isinstance(a, str) else f'"{a}"' for a in args) + ")"
-    return PreparedQuery(kb, run, qvars, text)
+    return PreparedQuery(kb, run, qvars, text, call=(name, terms))
 
 
 def to_term(value: Any, qvars: dict[str, Var]) -> Any:
@@ -146,8 +159,10 @@ def first_solution(kb: KnowledgeBase, name: str, args: list) -> bool:
 
 
 def public_error(e: EvalError, prepared: Optional[PreparedQuery]) -> exc.OsoError:
-    if prepared is not None and prepared.text is not None:
-        e.add_frame(prepared.text, where(prepared.span, None))
+    if prepared is not None:
+        text, location = prepared.trace_frame()
+        if text is not None:
+            e.add_frame(text, location)
     return e.to_public()
 
 

@@ -28,9 +28,9 @@ class EvalError(Exception):
         self.span = span
         self.traced = traced          # legacy prints a stack trace for type/application errors
         self.prefix = prefix          # "Type error: ", "Application error: ", "Not supported: "
-        self.frames: list[tuple[str, str]] = []
+        self.frames: list[tuple[str, Optional[str]]] = []
 
-    def add_frame(self, goal_text: str, where: str) -> None:
+    def add_frame(self, goal_text: str, where: Optional[str]) -> None:
         self.frames.append((goal_text, where))
 
     def enter_rule(self, rule_name: str) -> None:
@@ -52,7 +52,7 @@ class EvalError(Exception):
             depth = len(self.frames)
             for goal_text, location in reversed(self.frames):
                 depth -= 1
-                lines.append(f"  {depth:03}: {goal_text}\n    {location}")
+                lines.append(f"  {depth:03}: {goal_text}" + (f"\n    {location}" if location else ""))
             trace = "\n".join(lines) + "\n"
             details["stack_trace"] = trace
             text = f"{trace}\n{text}"

@@ -374,6 +374,9 @@ def lookup(q: Any, obj: Any, field: Any, args: Optional[list], kwargs: Optional[
     relations = q.kb.relation_fields.get(to)
     if relations is not None and args is None and name in relations:
         return to_polar(_fetch_relation(q, obj, name, relations[name], span))
+    if to is list or to is dict:
+        # A list or dictionary literal may hold variables: host methods see their values.
+        obj = to_python(q, obj)
     awaiter = q.awaiter
     try:
         attr = getattr(obj, name)

@@ -173,7 +173,11 @@ class Query:
     # Output ----------------------------------------------------------------------------------
 
     def render(self, t: Any) -> str:
-        return render_term(t, _ClassNames(self.host, self.built))
+        return render_term(t, self.class_names())
+
+    def class_names(self) -> ClassNames:
+        """How this query's messages name host values (`<repr> TYPE `Name``, `Name(args)`)."""
+        return ClassNames(self.host, self.built)
 
     def constructed(self, instance: Any, class_name: str, args: list, kwargs: Optional[dict]) -> None:
         """Remember how `new` built an instance: messages show `Name(args)` like legacy."""
@@ -191,7 +195,7 @@ class Query:
         breakpoint_hit(self, args, span, env, names)
 
 
-class _ClassNames:
+class ClassNames:
     """Registered name of a host object's class, for `<repr> TYPE `Name`` rendering."""
 
     __slots__ = ("host", "built")

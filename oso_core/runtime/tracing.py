@@ -336,10 +336,11 @@ def env_bindings(q: Any, env: list, variables: Any) -> dict:
     return out
 
 
-def display_term(t: Any, depth: int = 0) -> str:
-    """A term for people (debugger, explanations): Polar syntax, host objects as their `repr`
-    (without the ``TYPE `Name` `` legacy messages add). Nesting past 20 levels (a cyclic term
-    such as `x = [x]`) shows as `...`."""
+def display_term(t: Any, depth: int = 0, names: Any = None) -> str:
+    """A term for people: Polar syntax; host objects as their `repr`, followed by
+    ``TYPE `Name` `` as legacy's messages and debugger show them when `names` (the query's
+    `class_names()`) is given. Nesting past 20 levels (a cyclic term such as `x = [x]`) shows
+    as `...`."""
     from ..variable import Variable
     from .terms import render_term
     if depth > 20:
@@ -347,15 +348,15 @@ def display_term(t: Any, depth: int = 0) -> str:
     t = deref(t)
     tt = type(t)
     if tt is list:
-        return "[" + ", ".join(display_term(x, depth + 1) for x in t) + "]"
+        return "[" + ", ".join(display_term(x, depth + 1, names) for x in t) + "]"
     if tt is dict:
-        return "{" + ", ".join(f"{k}: {display_term(t[k], depth + 1)}" for k in sorted(t)) + "}"
+        return "{" + ", ".join(f"{k}: {display_term(t[k], depth + 1, names)}" for k in sorted(t)) + "}"
     if tt in _POLAR_TERMS or isinstance(t, Variable):
         try:
-            return render_term(t)
+            return render_term(t, names)
         except RecursionError:
             return "..."
-    return repr(t)
+    return repr(t) if names is None else render_term(t, names)
 
 
 def _polar_terms() -> tuple:

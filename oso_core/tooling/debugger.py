@@ -122,7 +122,7 @@ class Debugger(Observer):
     # Observer hooks -----------------------------------------------------------------------
 
     def breakpoint(self, q: Any, args: list, span: Any, env: list | None, names: list | None) -> None:
-        text = span.text if span is not None else "debug(" + ", ".join(display_term(a) for a in args) + ")"
+        text = span.text if span is not None else "debug(" + ", ".join(display_term(a, names=q.class_names()) for a in args) + ")"
         self._stop(_Stop(q, "debug", text, span, env, names, active_calls()))
 
     def enter(self, q: Any, pred: Any, args: list, site: Any, selected: list) -> Any:
@@ -374,7 +374,8 @@ def _frame_text(q: Any, frame: CallFrame) -> str:
 
 def _call_text(q: Any, pred: Any, args: Iterable) -> str:
     name = pred.name if pred is not None else "?"
-    return f"{name}(" + ", ".join(display_term(a) for a in args) + ")"
+    names = q.class_names()
+    return f"{name}(" + ", ".join(display_term(a, names=names) for a in args) + ")"
 
 
 def _value_text(q: Any, t: Any) -> str:
@@ -383,7 +384,7 @@ def _value_text(q: Any, t: Any) -> str:
     t = deref(t)
     if type(t) is Var and not t.cons:
         return "<unbound>"
-    return display_term(t)
+    return display_term(t, names=q.class_names())
 
 
 def _goal_text(node: Any) -> str:
