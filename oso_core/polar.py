@@ -18,6 +18,7 @@ from .variable import Variable
 from .runtime.driver import first_solution, prepare_predicate, prepare_term, run_query
 from .runtime.async_bridge import iterate_async, run_async
 from .runtime.knowledge import KnowledgeBase
+from .runtime.tracing import traced_kb
 
 # Argument types that must be converted to terms before solving (the rest are terms as they are).
 _NEEDS_CONVERSION = (Variable, list, dict, Predicate, Expression, TypeConstraint, Pattern, int)
@@ -100,7 +101,7 @@ class Polar:
         if program is None:
             return
         for inline in reversed(program.inline_queries):
-            prepared = prepare_term(self._current_kb(), inline.term)
+            prepared = prepare_term(traced_kb(self._current_kb()), inline.term)
             if next(run_query(prepared), None) is None:
                 span = inline.term.span
                 text = span.text if span is not None else str(inline.term)
@@ -164,7 +165,7 @@ class Polar:
 
         `debug=True` (or a `oso_core.tooling.debugger.Debugger`) runs the query in the debugger,
         stopped before its first step; see docs/debugging.md. Results are the same."""
-        kb = self._current_kb()
+        kb = traced_kb(self._current_kb())
         debugger = None
         if debug:
             from .tooling.debugger import start_debugging

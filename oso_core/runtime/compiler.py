@@ -228,7 +228,7 @@ class BodyCompiler:
         compiled = self._goal(node)
         if self.instrumented and not (type(node) is Op and node.op == "And"):
             from .tracing import observed_goal
-            return (GEN, observed_goal(to_gen(compiled), node, self.scope))
+            return (GEN, observed_goal(to_gen(compiled), node, self.scope, self.level, self.isolated))
         return compiled
 
     def _goal(self, node: Any) -> tuple:

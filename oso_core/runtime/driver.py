@@ -17,6 +17,7 @@ from .operations import I64_MAX, I64_MIN, add_constraint, serialization_error, u
 from .scope import Scope
 from .solver import ClassNames, Query, check_unhandled_partials, result_bindings
 from .terms import UNBOUND, Var, deref, render_term
+from .tracing import instrumented_kb
 
 
 
@@ -146,6 +147,8 @@ def run_query(prepared: PreparedQuery, *, bindings: Optional[dict] = None,
 def first_solution(kb: KnowledgeBase, name: str, args: list) -> bool:
     """Does `name(args)` hold? The hot path of `is_allowed`: no result conversion."""
     q = Query(kb)
+    if q.tracer is not None and q.tracer.goals:  # POLAR_LOG=trace: goal lines need the hooks
+        kb = q.kb = instrumented_kb(kb)
     try:
         for _ in kb.predicate(name, len(args)).solve(q, args, None):
             if q.constrained:

@@ -19,6 +19,8 @@ caller dropped the suspended call).
 
 `POLAR_LOG` levels (legacy): unset, empty, `0` or `off` -> none; containing `trace` -> TRACE;
 containing `debug` -> DEBUG; anything else -> INFO. `now` sends lines to stderr instead of stdout.
+TRACE adds goal-by-goal lines; it needs the goal hooks, so its queries run on the instrumented
+snapshot (`traced_kb`) and the snapshot decisions run on stays free of hooks.
 """
 
 from __future__ import annotations
@@ -52,6 +54,17 @@ def tracer_from_env() -> Tracer | None:
     lowered = setting.lower()
     level = "trace" if "trace" in lowered else "debug" if "debug" in lowered else "info"
     return Tracer(level, "now" in lowered)
+
+
+def traces_goals() -> bool:
+    """Does `POLAR_LOG` ask for TRACE, whose goal lines need an instrumented snapshot?"""
+    setting = polar_log_setting()
+    return bool(setting) and "trace" in setting.lower()
+
+
+def traced_kb(kb: Any) -> Any:
+    """The snapshot a query should run on: `kb`, or its instrumented copy under TRACE."""
+    return instrumented_kb(kb) if traces_goals() else kb
 
 
 # Observers -----------------------------------------------------------------------------------
@@ -199,39 +212,102 @@ def breakpoint_hit(q: Any, args: list, span: Any, env: list | None, names: list 
 
 # POLAR_LOG -----------------------------------------------------------------------------------
 
+#: Level number of TRACE lines in the `logging` module (below DEBUG, which is 10).
+TRACE = 5
+_INFO = 20  # logging.INFO
+LOGGER_NAME = "oso_core.polar_log"
+_polar_log: Any = None
+
+
+def polar_log() -> Any:
+    """The `logging.Logger` `POLAR_LOG` lines go through (`oso_core.polar_log`), set up on
+    first use, so `import oso_core` does not load `logging`.
+
+    A logger with no handlers of its own gets one printing as legacy oso does (the bare line
+    on stdout, on stderr for `POLAR_LOG=...,now`) and stops propagating; handlers configured
+    before the first traced query receive the records (levels INFO and TRACE) instead."""
+    global _polar_log
+    if _polar_log is None:
+        import logging
+
+        class LegacyOutput(logging.Handler):
+            """Prints records as legacy does; the stream is looked up for each line, so
+            redirections of `sys.stdout`/`sys.stderr` apply. A failing `print` raises, as the
+            plain `print` legacy uses does."""
+
+            def emit(self, record: logging.LogRecord) -> None:
+                stream = sys.stderr if getattr(record, "polar_log_now", False) else sys.stdout
+                print(record.getMessage(), file=stream)
+
+        logging.addLevelName(TRACE, "TRACE")
+        logger = logging.getLogger(LOGGER_NAME)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(TRACE)
+        if not logger.handlers:
+            logger.addHandler(LegacyOutput())
+            logger.propagate = False
+        _polar_log = logger
+    return _polar_log
+
 
 class Tracer(Observer):
-    """`POLAR_LOG` output for one query, in legacy's format.
+    """`POLAR_LOG` output for one query, in legacy's format, through the `polar_log` logger.
 
-    A line is `[oso][<level>] ` + two spaces per level + message. A rule call's level is its
-    depth in legacy's query stack (every enclosing `and`/`or`/`not` counts: see `CallSite.level`);
-    its applicable rules and `RULE:` lines are one level deeper; results are at level 1.
+    A line is `[oso][<level>] ` + two spaces per level + message, where `<level>` is the line's
+    own level (`info` for rule calls and results even under TRACE, as legacy prints them). A rule
+    call's level is its depth in legacy's query stack (every enclosing `and`/`or`/`not` counts:
+    see `CallSite.level`); its applicable rules and `RULE:` lines are one level deeper; results
+    are at level 1. Under TRACE a goal is at the same depth, counted from the rule call it runs
+    in (`GoalInfo.level`), and what it does (lookups, bindings, `BACKTRACK`) one level deeper.
     """
 
     def __init__(self, level: str, to_stderr: bool) -> None:
         self.level = level
-        self.stream = sys.stderr if to_stderr else None
+        self.to_stderr = to_stderr
+        self.logger = polar_log()
+        self.goals = level == "trace"
         self.levels: list[int] = []  # trace level of each active rule call, innermost last
+        self.goal_levels: list[int] = []  # TRACE: level of each active goal, innermost last
+        self.pending: Any = None  # TRACE: a goal's `QUERY:` line not logged yet (see `goal`)
         # A rule queried directly (`is_allowed`) found a solution: `result` logs it, or, on the
         # decision path, which reports no results, the end of the call does.
         self.unreported = False
 
-    def log(self, message: str, level: int) -> None:
+    def log(self, message: str, level: int, kind: str = "info") -> None:
+        if self.pending is not None:
+            self.flush(self.pending)
         indent = "  " * level
-        prefix = f"[oso][{self.level}] "
+        prefix = f"[oso][{kind}] "
         text = "\n".join(prefix + indent + line for line in message.split("\n"))
-        print(text, file=self.stream if self.stream is not None else sys.stdout)
+        self.logger.log(_INFO if kind == "info" else TRACE, text, extra={"polar_log_now": self.to_stderr})
+
+    def call_level(self) -> int:
+        return self.levels[-1] if self.levels else 0
+
+    def inner_level(self) -> int:
+        """Level of what the innermost active goal (or call) does."""
+        return (self.goal_levels[-1] if self.goal_levels else self.call_level()) + 1
+
+    # Rule calls ---------------------------------------------------------------------------
 
     def enter(self, q: Any, pred: Any, args: list, site: Any, selected: list) -> Any:
         self.report_pending()
         if site is None:
-            level = (self.levels[-1] if self.levels else 0) + 1
+            level = self.call_level() + 1
         elif site.isolated:
             level = site.level
         else:
-            level = (self.levels[-1] if self.levels else 0) + site.level
+            level = self.call_level() + site.level
         self.levels.append(level)
-        self.log(f"QUERY RULE: {pred.name}(" + ", ".join(q.render(a) for a in args) + ")", level)
+        call = f"{pred.name}(" + ", ".join(q.render(a) for a in args) + ")"
+        pending, self.pending = self.pending, None
+        if pending is not None and site is not None and pending[0] is site.span:
+            # TRACE, a call written in a goal: as legacy, the call as written and the
+            # bindings of its variables.
+            self.log(f"QUERY RULE: {site.text}, BINDINGS: {{{pending[1]}}}", level)
+        else:
+            self.flush(pending)
+            self.log(f"QUERY RULE: {call}" + (", BINDINGS: {}" if self.goals else ""), level)
         applicable = [rule for rule, fast, _ in selected if fast or len(selected) > 1 or _head_matches(q, rule, args)]
         if not applicable:
             self.log("No matching rules found", level + 1)
@@ -239,10 +315,12 @@ class Tracer(Observer):
             self.log("APPLICABLE_RULES:", level + 1)
             for rule in applicable:
                 self.log(f"{rule.rule.head_str()}{rule_location(rule.rule)}", level + 2)
-        return (level, site is None and len(self.levels) == 1)
+        return (level, site is None and len(self.levels) == 1, call if site is None else None)
 
     def solution(self, q: Any, pred: Any, token: Any) -> None:
-        self.levels.pop()
+        level = self.levels.pop()
+        if self.goals and token[2] is not None:  # a call from a goal: the goal's line says it
+            self.log(f"PopQuery({token[2]})", level + 1, "trace")
         self.unreported = token[1]
 
     def retry(self, q: Any, pred: Any, token: Any) -> None:
@@ -256,7 +334,72 @@ class Tracer(Observer):
 
     def rule(self, q: Any, pred: Any, rule: Any, env: list, matched: bool) -> None:
         if matched:
-            self.log(f"RULE: {rule.rule}", (self.levels[-1] if self.levels else 0) + 1)
+            level = self.call_level() + 1
+            self.log(f"RULE: {rule.rule}", level)
+            if self.goals:  # the head's bindings of the arguments
+                self.log_bindings(q, env, enumerate(rule.names), level)
+
+    # Goals (TRACE) ------------------------------------------------------------------------
+
+    def goal(self, q: Any, goal: GoalInfo, env: list) -> Any:
+        if not self.goals:
+            return None
+        self.flush(self.pending)
+        level = goal.level + 1 + (0 if goal.isolated else self.call_level())
+        self.goal_levels.append(level)
+        values = goal.bindings(q, env, q.class_names())
+        shown = ", ".join(f"{name} => {value}" for name, value in values.items())
+        # Legacy logs a rule call as `QUERY RULE:` only: a goal's `QUERY:` line waits for the
+        # next event, which is the call's `enter` when the goal is a rule call.
+        self.pending = (goal.span, shown, f"QUERY: {goal.text}, BINDINGS: {{{shown}}}", level)
+        unbound = [(slot, name) for name, slot in goal.variables if name not in values]
+        return (level, unbound)
+
+    def flush(self, pending: Any) -> None:
+        """Log a goal's deferred `QUERY:` line (see `goal`)."""
+        if pending is not None:
+            self.pending = None
+            self.log(pending[2], pending[3], "trace")
+
+    def goal_solution(self, q: Any, goal: GoalInfo, env: list, token: Any) -> None:
+        if token is None:
+            return
+        level, unbound = token
+        self.log_bindings(q, env, unbound, level + 1)
+        self.log(f"PopQuery({goal.text})", level + 1, "trace")
+        self.goal_levels.pop()
+
+    def goal_retry(self, q: Any, goal: GoalInfo, env: list, token: Any) -> None:
+        if token is not None:
+            self.goal_levels.append(token[0])
+
+    def goal_exit(self, q: Any, goal: GoalInfo, env: list, token: Any, found: bool, active: bool) -> None:
+        if token is None or not active:
+            return
+        if not found:
+            self.log("BACKTRACK", token[0] + 1, "trace")
+        self.goal_levels.pop()
+
+    def lookup(self, q: Any, text: str, value: Any) -> None:
+        if self.goals:
+            level = self.inner_level()
+            self.log(f"LOOKUP: {text}", level, "trace")
+            self.log(f"=> {display_term(value, names=q.class_names())}", level, "trace")
+
+    def log_bindings(self, q: Any, env: list, variables: Any, level: int) -> None:
+        """`⇒ bind: name ← value` for each `(slot, name)` of `variables` that has a value."""
+        names = q.class_names()
+        for slot, name in variables:
+            if slot == 0 or name == "_" or slot >= len(env):
+                continue
+            t = env[slot]
+            if t is UNBOUND:
+                continue
+            t = deref(t)
+            if type(t) is not Var or t.cons:
+                self.log(f"⇒ bind: {name} ← {display_term(t, names=names)}", level, "trace")
+
+    # Results ------------------------------------------------------------------------------
 
     def result(self, q: Any, bindings: dict) -> None:
         self.unreported = False
@@ -304,23 +447,28 @@ class GoalInfo:
     """A goal as an instrumented snapshot reports it: its syntax node, source text, the env
     slots of the variables it mentions, and the names of all the env's slots."""
 
-    __slots__ = ("names", "node", "span", "text", "variables")
+    __slots__ = ("isolated", "level", "names", "node", "span", "text", "variables")
 
-    def __init__(self, node: Any, scope: Any) -> None:
+    def __init__(self, node: Any, scope: Any, level: int = 0, isolated: bool = False) -> None:
         self.node = node
         self.names = scope.names
+        # Trace depth relative to the rule call it runs in (absolute when `isolated`, inside
+        # `not`/`forall`), counted like `CallSite.level`.
+        self.level = level
+        self.isolated = isolated
         self.span = getattr(node, "span", None)
         self.text = self.span.text if self.span is not None else str(node)
         names: list[str] = []
         _variable_names(node, names)
         self.variables = tuple((n, scope.slots[n]) for n in names if n in scope.slots)
 
-    def bindings(self, q: Any, env: list) -> dict:
-        """Rendered values of the goal's variables that have one (unbound ones are left out)."""
-        return env_bindings(q, env, self.variables)
+    def bindings(self, q: Any, env: list, names: Any = None) -> dict:
+        """Rendered values of the goal's variables that have one (unbound ones are left out);
+        host values get their ``TYPE `Name` `` when `names` is given (see `display_term`)."""
+        return env_bindings(q, env, self.variables, names)
 
 
-def env_bindings(q: Any, env: list, variables: Any) -> dict:
+def env_bindings(q: Any, env: list, variables: Any, names: Any = None) -> dict:
     """`{name: rendered value}` for `(name, slot)` pairs whose slot holds a value."""
     out = {}
     for name, slot in variables:
@@ -332,7 +480,7 @@ def env_bindings(q: Any, env: list, variables: Any) -> dict:
         t = deref(t)
         if type(t) is Var and not t.cons:
             continue
-        out[name] = display_term(t)
+        out[name] = display_term(t, names=names)
     return out
 
 
@@ -392,9 +540,9 @@ def _variable_names(node: Any, out: list) -> None:
             _variable_names(v, out)
 
 
-def observed_goal(gen: Callable, node: Any, scope: Any) -> Callable:
+def observed_goal(gen: Callable, node: Any, scope: Any, level: int = 0, isolated: bool = False) -> Callable:
     """The compiled goal `gen` (a generator function) reporting itself to `q.tracer`."""
-    info = GoalInfo(node, scope)
+    info = GoalInfo(node, scope, level, isolated)
 
     def observed(q: Any, env: list) -> Iterator[None]:
         obs = q.tracer
@@ -440,6 +588,8 @@ def instrumented_kb(kb: Any) -> Any:
     Made once per snapshot (kept in `kb.derived`), so explaining or step-debugging never touches
     the snapshot decisions run on.
     """
+    if getattr(kb, "instrumented", False):
+        return kb
     cached = kb.derived.get(_INSTRUMENTED)
     if cached is None:
         cached = kb.derived[_INSTRUMENTED] = _instrumented_class()(kb.program, kb.host)

@@ -36,7 +36,7 @@ from ..polar import _NEEDS_CONVERSION
 from ..runtime.driver import prepare_predicate, public_error, run_query
 from ..runtime.errors import STACK_OVERFLOW, EvalError
 from ..runtime.solver import Query, check_unhandled_partials
-from ..runtime.tracing import Observer, attach
+from ..runtime.tracing import Observer, attach, traced_kb
 from ..variable import Variable
 
 if TYPE_CHECKING:
@@ -214,7 +214,7 @@ class DecisionLog:
 
     def _holds(self, recorder: _DecidingRules, name: str, args: list) -> bool:
         """`Polar._holds` with the deciding rule recorded."""
-        kb = self.oso._current_kb()
+        kb = traced_kb(self.oso._current_kb())
         if any(type(a) in _NEEDS_CONVERSION for a in args):
             prepared = prepare_predicate(kb, name, args)
             return next(run_query(prepared, observer=recorder), None) is not None
@@ -245,7 +245,7 @@ class DecisionLog:
         return holds
 
     def _results(self, recorder: _DecidingRules, name: str, args: list) -> Iterator[dict]:
-        prepared = prepare_predicate(self.oso._current_kb(), name, args)
+        prepared = prepare_predicate(traced_kb(self.oso._current_kb()), name, args)
         return run_query(prepared, observer=recorder)
 
     def _denial_name(self, denial: Any) -> str:
