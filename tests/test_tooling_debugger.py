@@ -383,6 +383,170 @@ def test_polar_log_and_debugger_together(monkeypatch, capsys):
     assert out.rstrip().endswith("[oso][info]   RESULT: SUCCESS")
 
 
+# POLAR_LOG=trace ---------------------------------------------------------------------------
+
+
+def info_lines(out):
+    return "".join(line + "\n" for line in out.splitlines() if line.startswith("[oso][info]"))
+
+
+def test_polar_log_trace_keeps_the_info_lines_with_bindings(monkeypatch, capsys):
+    # Under TRACE, legacy prints rule calls, rules and results as `[oso][info]` lines, with the
+    # bindings of the call's variables; checked against legacy 0.27.3.
+    monkeypatch.setenv("POLAR_LOG", "trace")
+    oso = Oso()
+    oso.load_str(TRACED)
+    capsys.readouterr()
+    assert oso.query_rule_once("g", 1) is True
+    assert info_lines(capsys.readouterr().out) == """\
+[oso][info]   QUERY RULE: g(1), BINDINGS: {}
+[oso][info]     APPLICABLE_RULES:
+[oso][info]       g(1) at line 3, column 1
+[oso][info]     RULE: g(1) if f(1) and h(2);
+[oso][info]       QUERY RULE: f(1), BINDINGS: {}
+[oso][info]         APPLICABLE_RULES:
+[oso][info]           f(1) at line 1, column 1
+[oso][info]         RULE: f(1);
+[oso][info]       QUERY RULE: h(2), BINDINGS: {}
+[oso][info]         APPLICABLE_RULES:
+[oso][info]           h(_x) at line 2, column 1
+[oso][info]         RULE: h(_x);
+[oso][info]   RESULT: SUCCESS
+"""
+    assert [r["bindings"] for r in oso.query("x = 2 and f(x)")] == [{"x": 2}]
+    assert info_lines(capsys.readouterr().out) == """\
+[oso][info]     QUERY RULE: f(x), BINDINGS: {x => 2}
+[oso][info]       APPLICABLE_RULES:
+[oso][info]         f(2) at line 1, column 7
+[oso][info]       RULE: f(2);
+[oso][info]   RESULT: {
+[oso][info]     x: 2
+[oso][info]   }
+"""
+    assert list(oso.query("negated(1)"))
+    assert info_lines(capsys.readouterr().out) == """\
+[oso][info]   QUERY RULE: negated(1), BINDINGS: {}
+[oso][info]     APPLICABLE_RULES:
+[oso][info]       negated(_x) at line 5, column 1
+[oso][info]     RULE: negated(_x) if not f(7) and h(8);
+[oso][info]   QUERY RULE: f(7), BINDINGS: {}
+[oso][info]     No matching rules found
+[oso][info]       QUERY RULE: h(8), BINDINGS: {}
+[oso][info]         APPLICABLE_RULES:
+[oso][info]           h(_x) at line 2, column 1
+[oso][info]         RULE: h(_x);
+[oso][info]   RESULT: SUCCESS
+"""
+
+
+def test_polar_log_debug_prints_info_lines(monkeypatch, capsys):
+    # Legacy has no DEBUG lines of its own: POLAR_LOG=debug prints the INFO lines as `[oso][info]`.
+    _, info = traced(monkeypatch, capsys, lambda oso: oso.query_rule_once("g", 1))
+    monkeypatch.setenv("POLAR_LOG", "debug")
+    oso = Oso()
+    oso.load_str(TRACED)
+    capsys.readouterr()
+    assert oso.query_rule_once("g", 1) is True
+    assert capsys.readouterr().out == info
+
+
+@needs_oso_core
+def test_polar_log_trace_goal_by_goal(monkeypatch, capsys):
+    monkeypatch.setenv("POLAR_LOG", "trace")
+    oso = Oso()
+    oso.register_class(User)
+    oso.load_str(TRACED + 'admin(u: User) if u.role = "admin" and u.name in ["a", "b"];')
+    capsys.readouterr()
+    assert oso.query_rule_once("admin", User("b", "admin")) is True
+    assert capsys.readouterr().out == """\
+[oso][info]   QUERY RULE: admin(User('b') TYPE `User`), BINDINGS: {}
+[oso][info]     APPLICABLE_RULES:
+[oso][info]       admin(u: User{}) at line 7, column 1
+[oso][info]     RULE: admin(u: User{}) if u.role = "admin" and u.name in ["a", "b"];
+[oso][trace]     \u21d2 bind: u \u2190 User('b') TYPE `User`
+[oso][trace]       QUERY: u.role = "admin", BINDINGS: {u => User('b') TYPE `User`}
+[oso][trace]         LOOKUP: u.role
+[oso][trace]         => "admin"
+[oso][trace]         PopQuery(u.role = "admin")
+[oso][trace]       QUERY: u.name in ["a", "b"], BINDINGS: {u => User('b') TYPE `User`}
+[oso][trace]         LOOKUP: u.name
+[oso][trace]         => "b"
+[oso][trace]         PopQuery(u.name in ["a", "b"])
+[oso][trace]     PopQuery(admin(User('b') TYPE `User`))
+[oso][info]   RESULT: SUCCESS
+"""
+    # a failing goal backtracks; a variable bound by a goal is shown once bound
+    assert [r["bindings"] for r in oso.query("x = 3 and f(x)")] == []
+    assert capsys.readouterr().out == """\
+[oso][trace]     QUERY: x = 3, BINDINGS: {}
+[oso][trace]       \u21d2 bind: x \u2190 3
+[oso][trace]       PopQuery(x = 3)
+[oso][info]     QUERY RULE: f(x), BINDINGS: {x => 3}
+[oso][info]       No matching rules found
+[oso][trace]       BACKTRACK
+"""
+    # `or` alternatives one level deeper; a call in a goal is logged as `QUERY RULE:` only
+    assert list(oso.query("nested(1)"))
+    out = capsys.readouterr().out
+    assert "\n[oso][trace]       QUERY: h(3) or f(5), BINDINGS: {}\n" in out
+    assert "\n[oso][info]         QUERY RULE: h(3), BINDINGS: {}\n" in out
+    assert "QUERY: h(3)," not in out
+
+
+@needs_oso_core
+def test_polar_log_trace_runs_on_the_instrumented_snapshot_only(monkeypatch, capsys):
+    from oso_core.runtime.solver import Query
+    monkeypatch.setenv("POLAR_LOG", "trace")
+    oso = make_oso("allow(_, _, _) if x = 1 and x > 0;")
+    capsys.readouterr()
+    assert oso.is_allowed(1, 2, 3)
+    assert "[oso][trace]       QUERY: x > 0, BINDINGS: {x => 1}\n" in capsys.readouterr().out
+    kb = oso._current_kb()
+    assert getattr(kb, "instrumented", False) is False  # decisions' snapshot: no hooks
+    monkeypatch.delenv("POLAR_LOG")
+    assert oso.is_allowed(1, 2, 3)
+    assert capsys.readouterr().out == ""
+    assert Query(kb).tracer is None
+
+
+@needs_oso_core
+def test_polar_log_lines_go_through_logging(monkeypatch, capsys):
+    import logging
+
+    from oso_core.runtime.tracing import TRACE, polar_log
+    logger = polar_log()
+    assert logger is logging.getLogger("oso_core.polar_log")
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append((record.levelname, record.getMessage()))
+
+    monkeypatch.setattr(logger, "handlers", [Keep()])
+    monkeypatch.setenv("POLAR_LOG", "trace")
+    oso = Oso()
+    oso.load_str("f(x) if x = 1;")
+    capsys.readouterr()
+    assert [r["bindings"] for r in oso.query("f(y)")] == [{"y": 1}]
+    assert capsys.readouterr().out == ""  # the configured handler replaces printing
+    assert logging.getLevelName(TRACE) == "TRACE"
+    assert records[0] == ("INFO", "[oso][info]   QUERY RULE: f(y), BINDINGS: {}")
+    assert ("TRACE", "[oso][trace]       QUERY: x = 1, BINDINGS: {}") in records
+    assert records[-1] == ("INFO", "[oso][info]   RESULT: {\n[oso][info]     y: 1\n[oso][info]   }")
+
+
+@needs_oso_core
+def test_polar_log_trace_now_writes_to_stderr(monkeypatch, capsys):
+    monkeypatch.setenv("POLAR_LOG", "trace,now")
+    oso = Oso()
+    oso.load_str("f(x) if x = 1;")
+    capsys.readouterr()
+    assert list(oso.query("f(1)"))
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "[oso][trace]       QUERY: x = 1, BINDINGS: {x => 1}\n" in captured.err
+
+
 def test_repl_history_is_kept_between_sessions(tmp_path, monkeypatch):
     readline = pytest.importorskip("readline")
     import atexit
