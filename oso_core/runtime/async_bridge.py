@@ -237,14 +237,7 @@ async def run_async(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     while type(message) is not _Done:
         if worker.dead:
             raise OsoError("an engine greenlet ended unexpectedly (killed from outside?)")
-        try:
-            value = await message
-        except BaseException:
-            # Also CancelledError: the engine unwinds from where it waits (generators closed,
-            # bindings undone), and the exception comes back in the `_Done`.
-            message = worker.throw(*sys.exc_info())
-        else:
-            message = worker.switch(value)
+        message = await _answer(worker, message)
     worker.gr_context = None
     if len(pool) < _POOL_SIZE:
         pool.append(worker)
@@ -304,12 +297,7 @@ async def iterate_async(factory: Callable[[], Iterator[Any]]) -> AsyncIterator[A
                 _reparent(child)
                 message = child.switch()
                 continue
-            try:
-                value = await message
-            except BaseException:
-                message = child.throw(*sys.exc_info())
-            else:
-                message = child.switch(value)
+            message = await _answer(child, message)
     finally:
         if not child.dead:
             # Stopped early: end the engine greenlet where it waits, letting it run its cleanup
@@ -320,12 +308,18 @@ async def iterate_async(factory: Callable[[], Iterator[Any]]) -> AsyncIterator[A
                 if type(message) is _Result:
                     message = child.throw(_GreenletExit)
                     continue
-                try:
-                    value = await message
-                except BaseException:
-                    message = child.throw(*sys.exc_info())
-                else:
-                    message = child.switch(value)
+                message = await _answer(child, message)
+
+
+async def _answer(worker: Any, awaitable: Any) -> Any:
+    """Await what the engine greenlet `worker` waits for, hand it the value (or the exception:
+    also CancelledError, so the engine unwinds from where it waits, generators closed and
+    bindings undone) and return its next message."""
+    try:
+        value = await awaitable
+    except BaseException:
+        return worker.throw(*sys.exc_info())
+    return worker.switch(value)
 
 
 def _reparent(child: Any) -> None:

@@ -480,13 +480,17 @@ def member(q: Any, item: Any, coll: Any, span: Any) -> Iterator[None]:
     try:
         iterator = iter(coll)
     except TypeError:
-        # Not iterable itself, e.g. an ORM relation manager (Django's `repo.roles`): the host
-        # (through its data-filtering adapter) may know its items.
-        items = q.host.items_of(coll)
-        if items is None:
-            raise runtime_error(f"{coll!r} is not iterable", None, exc.InvalidIteratorError) from None
-        iterator = iter(items)
+        iterator = iter(_host_items(q, coll))
     yield from unify_each(q, item, _timed(q, iterator))
+
+
+def _host_items(q: Any, coll: Any) -> Any:
+    """The items of `coll`, which is not iterable itself (e.g. an ORM relation manager, Django's
+    `repo.roles`), as the host knows them through its data-filtering adapter."""
+    items = q.host.items_of(coll)
+    if items is None:
+        raise runtime_error(f"{coll!r} is not iterable", None, exc.InvalidIteratorError) from None
+    return items
 
 
 def _async_query_items(q: Any, coll: Any) -> Iterator:
@@ -498,10 +502,7 @@ def _async_query_items(q: Any, coll: Any) -> Iterator:
     try:
         iterator = iter(coll)
     except TypeError:
-        items = q.host.items_of(coll)
-        if items is None:
-            raise runtime_error(f"{coll!r} is not iterable", None, exc.InvalidIteratorError) from None
-        return _async_query_items(q, q.awaiter(items))
+        return _async_query_items(q, q.awaiter(_host_items(q, coll)))
     return _timed(q, (q.awaiter(x) for x in iterator))
 
 
