@@ -107,6 +107,22 @@ def test_debug_goal_stops_reading_stdin(monkeypatch, capsys):
 
 
 @needs_oso_core
+def test_debugger_shows_host_values_as_legacy(monkeypatch, capsys):
+    # Legacy's debugger: `repr`, then the registered class name (`UNKNOWN` if unregistered);
+    # an instance built with `new` as that call.
+    class Unregistered:
+        def __repr__(self):
+            return "<unregistered>"
+
+    oso = make_oso('f(x, y) if z = new User("n", "r") and debug() and x = y and z = z;')
+    monkeypatch.setattr("sys.stdin", io.StringIO("bindings\n"))
+    assert oso.query_rule_once("f", User("a", "b"), [Unregistered()]) is False
+    out = capsys.readouterr().out
+    assert ("x_1 = User('a') TYPE `User`\ny_1 = [<unregistered> TYPE `UNKNOWN`]\n"
+            "z_1 = User(\"n\", \"r\") TYPE `User`\n") in out
+
+
+@needs_oso_core
 def test_end_of_input_continues(monkeypatch, capsys):
     oso = make_oso()
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
