@@ -480,6 +480,7 @@ def test_polar_log_trace_goal_by_goal(monkeypatch, capsys):
 [oso][info]       admin(u: User{}) at line 7, column 1
 [oso][info]     RULE: admin(u: User{}) if u.role = "admin" and u.name in ["a", "b"];
 [oso][trace]     \u21d2 bind: u \u2190 User('b') TYPE `User`
+[oso][trace]     MATCHES: u matches User{}, BINDINGS: {u => User('b') TYPE `User`}
 [oso][trace]       QUERY: u.role = "admin", BINDINGS: {u => User('b') TYPE `User`}
 [oso][trace]         LOOKUP: u.role
 [oso][trace]         => "admin"

@@ -336,8 +336,8 @@ class Tracer(Observer):
         if matched:
             level = self.call_level() + 1
             self.log(f"RULE: {rule.rule}", level)
-            if self.goals:  # the head's bindings of the arguments
-                self.log_bindings(q, env, enumerate(rule.names), level)
+            if self.goals:
+                self.log_head(q, rule, env, level)
 
     # Goals (TRACE) ------------------------------------------------------------------------
 
@@ -386,18 +386,31 @@ class Tracer(Observer):
             self.log(f"LOOKUP: {text}", level, "trace")
             self.log(f"=> {display_term(value, names=q.class_names())}", level, "trace")
 
+    def log_head(self, q: Any, rule: Any, env: list, level: int) -> None:
+        """A matched head, parameter by parameter, as legacy: `⇒ bind: x ← value` for each
+        parameter variable, and `MATCHES: x matches Spec{}, ...` for each specialized one."""
+        from ..frontend.syntax import Sym
+        names = q.class_names()
+        slots = {name: slot for slot, name in enumerate(rule.names)}
+        for param in rule.rule.params:
+            term = param.term
+            if type(term) is not Sym or term.name == "_" or term.name not in slots:
+                continue
+            value = _slot_text(env, slots[term.name], names)
+            if value is None:
+                continue
+            self.log(f"⇒ bind: {term.name} ← {value}", level, "trace")
+            if param.specializer is not None:
+                self.log(f"MATCHES: {term.name} matches {param.specializer}, "
+                         f"BINDINGS: {{{term.name} => {value}}}", level, "trace")
+
     def log_bindings(self, q: Any, env: list, variables: Any, level: int) -> None:
         """`⇒ bind: name ← value` for each `(slot, name)` of `variables` that has a value."""
         names = q.class_names()
         for slot, name in variables:
-            if slot == 0 or name == "_" or slot >= len(env):
-                continue
-            t = env[slot]
-            if t is UNBOUND:
-                continue
-            t = deref(t)
-            if type(t) is not Var or t.cons:
-                self.log(f"⇒ bind: {name} ← {display_term(t, names=names)}", level, "trace")
+            value = _slot_text(env, slot, names)
+            if value is not None:
+                self.log(f"⇒ bind: {name} ← {value}", level, "trace")
 
     # Results ------------------------------------------------------------------------------
 
@@ -409,6 +422,19 @@ class Tracer(Observer):
         if self.unreported:
             self.unreported = False
             self.log(result_text({}), 1)
+
+
+def _slot_text(env: list, slot: int, names: Any) -> str | None:
+    """The value in an env slot for people, or None if it has none (unbound)."""
+    if slot == 0 or slot >= len(env):
+        return None
+    t = env[slot]
+    if t is UNBOUND:
+        return None
+    t = deref(t)
+    if type(t) is Var and not t.cons:
+        return None
+    return display_term(t, names=names)
 
 
 def _head_matches(q: Any, rule: Any, args: list) -> bool:
