@@ -530,7 +530,7 @@ def test_polar_log_trace_runs_on_the_instrumented_snapshot_only(monkeypatch, cap
 def test_polar_log_lines_go_through_logging(monkeypatch, capsys):
     import logging
 
-    from oso_core.runtime.tracing import TRACE, polar_log
+    from oso_core.runtime.polar_log import TRACE, polar_log
     logger = polar_log()
     assert logger is logging.getLogger("oso_core.polar_log")
     records = []
