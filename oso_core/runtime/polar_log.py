@@ -11,8 +11,7 @@ import sys
 import threading
 from typing import Any
 
-from .terms import UNBOUND, Var, deref
-from .tracing import GoalInfo, Observer, display_term
+from .tracing import GoalInfo, Observer, display_term, env_bindings
 
 #: Level number of TRACE lines in the `logging` module (below DEBUG, which is 10).
 TRACE = 5
@@ -159,7 +158,7 @@ class Tracer(Observer):
         # Legacy logs a rule call as `QUERY RULE:` only: a goal's `QUERY:` line waits for the
         # next event, which is the call's `enter` when the goal is a rule call.
         self.pending = (goal.span, shown, f"QUERY: {goal.text}, BINDINGS: {{{shown}}}", level)
-        unbound = [(slot, name) for name, slot in goal.variables if name not in values]
+        unbound = [(name, slot) for name, slot in goal.variables if name not in values]
         return (level, unbound)
 
     def flush(self, pending: Any) -> None:
@@ -197,27 +196,22 @@ class Tracer(Observer):
         """A matched head, parameter by parameter, as legacy: `⇒ bind: x ← value` for each
         parameter variable, and `MATCHES: x matches Spec{}, ...` for each specialized one."""
         from ..frontend.syntax import Sym
-        names = q.class_names()
         slots = {name: slot for slot, name in enumerate(rule.names)}
-        for param in rule.rule.params:
-            term = param.term
-            if type(term) is not Sym or term.name == "_" or term.name not in slots:
+        params = [(p.term.name, p.specializer) for p in rule.rule.params
+                  if type(p.term) is Sym and p.term.name != "_" and p.term.name in slots]
+        values = env_bindings(q, env, [(name, slots[name]) for name, _ in params], q.class_names())
+        for name, specializer in params:
+            if name not in values:
                 continue
-            value = _slot_text(env, slots[term.name], names)
-            if value is None:
-                continue
-            self.log(f"⇒ bind: {term.name} ← {value}", level, "trace")
-            if param.specializer is not None:
-                self.log(f"MATCHES: {term.name} matches {param.specializer}, "
-                         f"BINDINGS: {{{term.name} => {value}}}", level, "trace")
+            self.log(f"⇒ bind: {name} ← {values[name]}", level, "trace")
+            if specializer is not None:
+                self.log(f"MATCHES: {name} matches {specializer}, BINDINGS: {{{name} => {values[name]}}}",
+                         level, "trace")
 
-    def log_bindings(self, q: Any, env: list, variables: Any, level: int) -> None:
-        """`⇒ bind: name ← value` for each `(slot, name)` of `variables` that has a value."""
-        names = q.class_names()
-        for slot, name in variables:
-            value = _slot_text(env, slot, names)
-            if value is not None:
-                self.log(f"⇒ bind: {name} ← {value}", level, "trace")
+    def log_bindings(self, q: Any, env: list, variables: list, level: int) -> None:
+        """`⇒ bind: name ← value` for each `(name, slot)` of `variables` that has a value."""
+        for name, value in env_bindings(q, env, variables, q.class_names()).items():
+            self.log(f"⇒ bind: {name} ← {value}", level, "trace")
 
     # Results ------------------------------------------------------------------------------
 
@@ -229,20 +223,6 @@ class Tracer(Observer):
         if self.unreported:
             self.unreported = False
             self.log(result_text({}), 1)
-
-
-
-def _slot_text(env: list, slot: int, names: Any) -> str | None:
-    """The value in an env slot for people, or None if it has none (unbound)."""
-    if slot == 0 or slot >= len(env):
-        return None
-    t = env[slot]
-    if t is UNBOUND:
-        return None
-    t = deref(t)
-    if type(t) is Var and not t.cons:
-        return None
-    return display_term(t, names=names)
 
 
 def _head_matches(q: Any, rule: Any, args: list) -> bool:
