@@ -26,7 +26,7 @@ def register_module_classes(polar: object, module: ModuleType) -> list:
 def main(argv: list) -> int:
     from ..oso import Oso
 
-    parser = argparse.ArgumentParser(prog="python -m oso_core", description="Polar REPL")
+    parser = argparse.ArgumentParser(prog="python -m oso_core [repl]", description="Polar REPL")
     parser.add_argument("--module", "-m", action="append", default=[], metavar="MODULE",
                         help="import MODULE and register the classes it defines (repeatable)")
     parser.add_argument("files", nargs="*", help="policy files to load")

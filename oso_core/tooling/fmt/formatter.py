@@ -11,7 +11,7 @@ from .doc import render
 from .equivalence import syntax_key
 from .layout import layout
 from .tokens import tokenize
-from .tree import parse_tree
+from .tree import FormatSyntaxError, parse_tree
 
 # Lines are filled up to this many columns before a rule, call or list is broken.
 WIDTH = 100
@@ -30,13 +30,12 @@ def format_source(text: str, filename: Optional[str] = None) -> str:
     items = parse_program(Source(text, filename))
     try:
         formatted = render(layout(parse_tree(tokenize(text))), WIDTH).strip("\n")
+        if formatted:
+            formatted += "\n"
+        same = syntax_key(parse_program(Source(formatted, filename))) == syntax_key(items)
     except RecursionError:
         raise FormatError(f"{filename or 'policy'}: too deeply nested to format") from None
-    if formatted:
-        formatted += "\n"
-    try:
-        same = syntax_key(parse_program(Source(formatted, filename))) == syntax_key(items)
-    except OsoError:
+    except (FormatSyntaxError, OsoError):
         same = False
     if not same:
         raise FormatError(f"{filename or 'policy'}: formatting would change the policy's meaning "

@@ -6,7 +6,9 @@ accepted, so it need not report errors: its regex splits valid Polar exactly as 
 does (tests/test_tooling_fmt.py checks that formatting keeps every policy's parsed rules).
 
 A comment on the line of the token before it trails that token; a comment on a line of its own
-leads the token after it (or, at the end of the text, the end-of-text token).
+leads the token after it (or, at the end of the text, the end-of-text token). Except that a
+comment line cannot lead a separator, since the layout puts separators at line ends: before `;`
+it trails the token before, before `,`, `and` or `or` it leads the token after.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def _kind(text: str) -> str:
     first = text[0]
     if first == '"':
         return STRING
-    if first.isdigit():
+    if first.isdigit() or text in ("inf", "nan"):
         return NUMBER
     if text in KEYWORDS or text in PUNCTUATION:
         return text
@@ -103,4 +105,15 @@ def tokenize(text: str) -> list[Token]:
     end = Token(END, "", text[last_end:].count("\n") >= 2)
     end.leading = pending
     tokens.append(end)
+    for k, token in enumerate(tokens):
+        if token.leading and token.kind in _LINE_END_SEPARATORS:
+            if token.kind == ";":
+                tokens[k - 1].trailing.extend(comment.text for comment in token.leading)
+            else:
+                tokens[k + 1].leading[:0] = token.leading
+            token.leading = []
     return tokens
+
+
+# Separators the layout ends lines with (see the module docstring).
+_LINE_END_SEPARATORS = frozenset((";", ",", "and", "or"))

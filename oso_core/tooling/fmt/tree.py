@@ -52,6 +52,10 @@ class Node:
 Part = Union[Token, Node]
 
 
+class FormatSyntaxError(Exception):
+    """This parser and the loader's disagree about the text (a formatter bug)."""
+
+
 class _Parser:
     def __init__(self, tokens: list[Token]) -> None:
         self.tokens = tokens
@@ -66,7 +70,7 @@ class _Parser:
     def take(self, kind: str = "") -> Token:
         token = self.tokens[self.i]
         if kind and token.kind != kind:
-            raise AssertionError(f"formatter parser: expected {kind!r}, found {token.text!r}")
+            raise FormatSyntaxError(f"expected {kind!r}, found {token.text!r}")
         self.i += 1
         self.last = token
         return token
