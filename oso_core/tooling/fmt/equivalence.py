@@ -23,5 +23,11 @@ def _key(value: Any) -> Any:
         return ("list", tuple(_key(v) for v in value))
     if t is dict:
         return ("dict", tuple((_key(k), _key(v)) for k, v in value.items()))
-    slots = [name for cls in t.__mro__ for name in getattr(cls, "__slots__", ()) if name != "span"]
-    return (t.__name__, tuple((name, _key(getattr(value, name))) for name in slots))
+    slots = _SLOTS.get(t)
+    if slots is None:
+        slots = _SLOTS[t] = tuple(name for cls in t.__mro__ for name in getattr(cls, "__slots__", ())
+                                  if name != "span")
+    return (t.__name__, tuple(_key(getattr(value, name)) for name in slots))
+
+
+_SLOTS: dict[type, tuple[str, ...]] = {}

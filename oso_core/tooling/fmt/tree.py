@@ -58,14 +58,15 @@ class FormatSyntaxError(Exception):
 
 class _Parser:
     def __init__(self, tokens: list[Token]) -> None:
-        self.tokens = tokens
+        # Two more END tokens, so that looking one past END needs no bounds check.
+        self.tokens = tokens + tokens[-1:] * 2
         self.i = 0
         self.last = tokens[0]  # the last token kept in the tree
 
     # tokens ------------------------------------------------------------------------------------
 
     def peek(self, ahead: int = 0) -> str:
-        return self.tokens[min(self.i + ahead, len(self.tokens) - 1)].kind
+        return self.tokens[self.i + ahead].kind
 
     def take(self, kind: str = "") -> Token:
         token = self.tokens[self.i]
