@@ -9,6 +9,7 @@ policies).
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import time
@@ -24,6 +25,7 @@ from oso_core.frontend.syntax import CallTerm, Declaration, Op, PatternTerm, Res
 from oso_core.host import BUILTIN_SPECIALIZERS, new_host
 from oso_core.tooling.fmt import FormatError, format_source, main
 from oso_core.tooling.fmt.equivalence import syntax_key
+from oso_core.tooling.fmt.tokens import TOKEN_RE
 
 pytest.importorskip("yaml")
 from test_conformance import _load_spec_files  # noqa: E402
@@ -45,7 +47,8 @@ def _parses(text: str) -> bool:
         return False
 
 
-def _embedded_policies() -> list[tuple[str, str]]:
+@functools.lru_cache(maxsize=None)
+def _embedded_policies() -> tuple[tuple[str, str], ...]:
     """(where, text) of every string constant in the repository's Python files that is a policy."""
     found: dict[str, str] = {}
     for path in _repo_files("*.py"):
@@ -57,7 +60,7 @@ def _embedded_policies() -> list[tuple[str, str]]:
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and ";" in node.value:
                 if node.value not in found and _parses(node.value):
                     found[node.value] = f"{path.relative_to(REPO)}:{node.lineno}"
-    return [(where, text) for text, where in found.items()]
+    return tuple((where, text) for text, where in found.items())
 
 
 def _conformance_texts() -> list[tuple[str, str]]:
@@ -176,6 +179,33 @@ def test_every_conformance_case_round_trips_or_fails_as_loading_does():
             continue
         assert_round_trip(text, where)
     assert failures >= 3  # errors.yml's parse errors
+
+
+def _with_comments(text: str, placement: str) -> tuple[str, int]:
+    """`text` with a numbered comment after every token: at the end of its line (`trailing`), on a
+    line of its own (`own-line`), or alternating between both and none (`mixed`)."""
+    out, last, count = [], 0, 0
+    for k, match in enumerate(TOKEN_RE.finditer(text)):
+        if match.group(1):  # an existing comment
+            continue
+        out.append(text[last:match.end()])
+        last = match.end()
+        kind = placement if placement != "mixed" else ("trailing", "own-line", None)[k % 3]
+        if kind == "trailing":
+            out.append(f"  # c{count}\n")
+        elif kind == "own-line":
+            out.append(f"\n# c{count}\n")
+        count += kind is not None
+    return "".join(out) + text[last:], count
+
+
+@pytest.mark.parametrize("placement", ["trailing", "own-line", "mixed"])
+def test_comments_anywhere_are_all_kept_in_order(placement):
+    texts = [(str(p), p.read_text(encoding="utf-8")) for p in POLICY_FILES] + list(_embedded_policies()[::8])
+    for where, text in texts:
+        commented, count = _with_comments(text, placement)
+        formatted = assert_round_trip(commented, f"{where} ({placement} comments)")
+        assert re.findall(r"# c(\d+)", formatted) == [str(k) for k in range(count)], where
 
 
 # The layout -----------------------------------------------------------------------------------

@@ -169,13 +169,20 @@ def render(doc: Doc, width: int) -> str:
             column = _newline(out, suffixes, indent)
             line_start = True
     if suffixes:
-        out.append("  " + "  ".join(suffixes))
+        _flush(out, suffixes)
     return "\n".join(line.rstrip() for line in "".join(out).split("\n"))
+
+
+def _flush(out: list[str], suffixes: list[str]) -> None:
+    """Write the trailing comments, two spaces after the line's last text."""
+    if out and not out[-1].startswith("\n"):
+        out[-1] = out[-1].rstrip(" ")
+    out.append("  " + "  ".join(suffixes))
+    suffixes.clear()
 
 
 def _newline(out: list[str], suffixes: list[str], indent: int) -> int:
     if suffixes:
-        out.append("  " + "  ".join(suffixes))
-        suffixes.clear()
+        _flush(out, suffixes)
     out.append("\n" + " " * indent)
     return indent

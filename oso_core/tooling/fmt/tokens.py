@@ -24,7 +24,7 @@ _SYMBOL = rf"[^{_PUNCT_CLASS}0-9 \t\r\n]{_SYMBOL_REST}*(?:::{_SYMBOL_REST}*)*\??
 _NUMBER = r"[0-9]+(?:\.[0-9]*)?(?:[eE][0-9]*[+-]?[0-9]*)?"
 _STRING = r'"(?:[^"\\\n]|\\[\s\S])*"'
 _PUNCT = r":=|==|!=|<=|>=|\?=|[:=<>!|,\[\]{}().+\-*/;]"
-_TOKEN_RE = re.compile(rf"(#[^\r\n]*)|{_SYMBOL}|{_NUMBER}|{_STRING}|{_PUNCT}|[^ \t\r\n]")
+TOKEN_RE = re.compile(rf"(#[^\r\n]*)|{_SYMBOL}|{_NUMBER}|{_STRING}|{_PUNCT}|[^ \t\r\n]")
 
 # Words that are their own token kind (everything else that starts like a symbol is a NAME).
 KEYWORDS = frozenset(("new", "in", "cut", "debug", "print", "isa", "forall", "if", "and", "or", "not",
@@ -85,7 +85,7 @@ def tokenize(text: str) -> list[Token]:
     pending: list[Comment] = []  # own-line comments waiting for the next token
     last_end = 0
     previous: Optional[Token] = None
-    for match in _TOKEN_RE.finditer(text):
+    for match in TOKEN_RE.finditer(text):
         gap = text[last_end:match.start()]
         newlines = gap.count("\n")
         blank = newlines >= 2
@@ -109,10 +109,18 @@ def tokenize(text: str) -> list[Token]:
         if token.leading and token.kind in _LINE_END_SEPARATORS:
             if token.kind == ";":
                 tokens[k - 1].trailing.extend(comment.text for comment in token.leading)
+                token.leading = []
             else:
-                tokens[k + 1].leading[:0] = token.leading
-            token.leading = []
+                move_comments_forward(token, tokens[k + 1])
     return tokens
+
+
+def move_comments_forward(token: Token, following: Token) -> None:
+    """Put the comments of `token` before `following`, as comment lines, keeping their order."""
+    moved = token.leading + [Comment(text, False) for text in token.trailing]
+    following.leading[:0] = moved
+    token.leading = []
+    token.trailing = []
 
 
 # Separators the layout ends lines with (see the module docstring).

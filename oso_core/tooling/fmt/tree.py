@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable, Union
 
-from .tokens import END, NAME, NUMBER, STRING, KEYWORDS, Token
+from .tokens import END, KEYWORDS, NAME, NUMBER, STRING, Token, move_comments_forward
 
 # Binary operators by precedence (higher binds tighter), as grammar.lark's ladder e1 ... e9.
 _BINARY = {
@@ -80,9 +80,10 @@ class _Parser:
         """Skip a token the layout leaves out, handing its comments to its neighbours."""
         token = self.tokens[self.i]
         self.i += 1
-        self.last.trailing.extend(token.trailing)
-        following = self.tokens[self.i]
-        following.leading[:0] = token.leading
+        if token.leading:  # comment lines before it: all its comments go before the next token
+            move_comments_forward(token, self.tokens[self.i])
+        else:
+            self.last.trailing.extend(token.trailing)
 
     # items -------------------------------------------------------------------------------------
 
