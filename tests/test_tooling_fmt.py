@@ -148,7 +148,7 @@ POLICY_FILES = _repo_files("*.polar")
 def test_the_corpus_is_the_whole_repository():
     relative = {str(p.relative_to(REPO)) for p in POLICY_FILES}
     assert "tests/conformance/oso-spec/policies/data_types.polar" in relative
-    assert "example_apps/github_flask/policy.polar" in relative
+    assert any(name.startswith("example_apps/") for name in relative)
     assert len(POLICY_FILES) >= 10
 
 
