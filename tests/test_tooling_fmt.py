@@ -388,3 +388,15 @@ def test_fmt_usage_errors_exit_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as exited:
         main(["-", str(tmp_path)])
     assert exited.value.code == 2
+
+
+def test_fmt_leaves_a_file_it_cannot_format_as_it_is(tmp_path, capsys):
+    deep = _write(tmp_path / "deep.polar", "f(x) if x = " + "[" * 2000 + "]" * 2000 + ";")
+    unreadable = tmp_path / "latin1.polar"
+    unreadable.write_bytes(b'f("\xe9");')
+    before = deep.read_text()
+    assert main([str(deep), str(unreadable)]) == 2
+    err = capsys.readouterr().err
+    assert f"{deep}: error: the policy is too deeply nested to format\n" in err
+    assert f"{unreadable}: error: cannot read" in err
+    assert deep.read_text() == before

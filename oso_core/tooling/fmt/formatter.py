@@ -34,10 +34,10 @@ def format_source(text: str, filename: Optional[str] = None) -> str:
             formatted += "\n"
         same = syntax_key(parse_program(Source(formatted, filename))) == syntax_key(items)
     except RecursionError:
-        raise FormatError(f"{filename or 'policy'}: too deeply nested to format") from None
+        raise FormatError("the policy is too deeply nested to format") from None
     except (FormatSyntaxError, OsoError):
         same = False
     if not same:
-        raise FormatError(f"{filename or 'policy'}: formatting would change the policy's meaning "
-                          "(a formatter bug); the text was left as it is")
+        raise FormatError("formatting would change the policy's meaning (a formatter bug); "
+                          "the text was left as it is")
     return formatted
