@@ -319,9 +319,12 @@ def test_a_thousand_line_policy_formats_well_under_a_second():
     text = "".join(lines)
     assert text.count("\n") >= 1000
     format_source(text)  # warm up (the parser's table)
-    start = time.perf_counter()
-    formatted = format_source(text)
-    assert time.perf_counter() - start < 1.0
+    timings = []
+    for _ in range(3):  # the best of three, as the machine may be busy with other work
+        start = time.perf_counter()
+        formatted = format_source(text)
+        timings.append(time.perf_counter() - start)
+    assert min(timings) < 1.0  # about 0.2 s on an idle machine
     assert format_source(formatted) == formatted
 
 
