@@ -92,7 +92,10 @@ def main(argv: Sequence[str]) -> int:
             failed += 1
         elif outcome:
             changed += 1
-            print(path if options.check else f"reformatted {path}", file=sys.stdout if options.check else sys.stderr)
+            if options.check:
+                print(path)  # stdout holds just the list, for scripts
+            else:
+                print(f"reformatted {path}", file=sys.stderr)
     if failed:
         return 2
     if options.check and changed:
