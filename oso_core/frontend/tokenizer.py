@@ -57,7 +57,10 @@ _NUMBER = r"[0-9]+(?:\.[0-9]*)?(?:[eE][0-9]*[+-]?[0-9]*)?"
 # unterminated string.
 _STRING = r'"(?:[^"\\\n]|\\[\s\S])*"'
 _PUNCT = r":=|==|!=|<=|>=|\?=|[:=<>!|,\[\]{}().+\-*/;]"
-_SPLIT_RE = re.compile(rf"(#[^\r\n]*|{_SYMBOL}|{_NUMBER}|{_STRING}|{_PUNCT}|[^ \t\r\n])")
+# Public so that the formatter's comment-keeping lexer splits text exactly as the loader does.
+COMMENT_PATTERN = r"#[^\r\n]*"
+TOKEN_PATTERN = rf"{_SYMBOL}|{_NUMBER}|{_STRING}|{_PUNCT}|[^ \t\r\n]"
+_SPLIT_RE = re.compile(rf"({COMMENT_PATTERN}|{TOKEN_PATTERN})")
 
 # Exact token text -> id (punctuation and reserved words).
 _TEXT_TYPES: dict[str, int] = {

@@ -16,15 +16,10 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-# One alternative per token class, as in the loader: a comment, a symbol (`::` inside, one
-# trailing `?`), a number, a string, punctuation, or any other single character.
-_PUNCT_CLASS = r"!-/:-@\[-\^`{-~"
-_SYMBOL_REST = rf"[^{_PUNCT_CLASS} \t\n\x0c\r]"
-_SYMBOL = rf"[^{_PUNCT_CLASS}0-9 \t\r\n]{_SYMBOL_REST}*(?:::{_SYMBOL_REST}*)*\??"
-_NUMBER = r"[0-9]+(?:\.[0-9]*)?(?:[eE][0-9]*[+-]?[0-9]*)?"
-_STRING = r'"(?:[^"\\\n]|\\[\s\S])*"'
-_PUNCT = r":=|==|!=|<=|>=|\?=|[:=<>!|,\[\]{}().+\-*/;]"
-TOKEN_RE = re.compile(rf"(#[^\r\n]*)|{_SYMBOL}|{_NUMBER}|{_STRING}|{_PUNCT}|[^ \t\r\n]")
+from ...frontend.tokenizer import COMMENT_PATTERN, TOKEN_PATTERN
+
+# The loader's own token alternatives, with the comment alternative captured.
+TOKEN_RE = re.compile(rf"({COMMENT_PATTERN})|{TOKEN_PATTERN}")
 
 # Words that are their own token kind (everything else that starts like a symbol is a NAME).
 KEYWORDS = frozenset(("new", "in", "cut", "debug", "print", "isa", "forall", "if", "and", "or", "not",
