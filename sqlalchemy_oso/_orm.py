@@ -12,62 +12,21 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Mapper, RelationshipProperty
-from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import BinaryExpression
-
-from oso_core.data_filtering import Relation
+from oso_core.data.adapter.sqlalchemy_mapping import (  # noqa: F401 (re-exported)
+    declared_relation, mapper_of, orm_relationship, single_column_pair,
+)
 from oso_core.exceptions import PolarRuntimeError
 
 # A relationship that is not one column equality (secondary table, composite key, extra join
 # criteria) is handed to the plan builder with these placeholder field names. They are not
 # attribute names, so any attempt to read them as columns fails (closed) instead of joining on
-# the wrong columns; `_compile` reaches such relationships through the ORM relationship itself.
+# the wrong columns; `compile_plan(..., relationships=True)` follows the ORM relationship itself.
 COMPLEX_FIELD = "<relationship {}>"
-
-
-def mapper_of(entity: Any) -> Mapper | None:
-    """The mapper of a mapped class, alias or mapper, or None."""
-    found = sa.inspect(entity, raiseerr=False)
-    if found is None:
-        return None
-    mapper = getattr(found, "mapper", None)
-    return mapper if isinstance(mapper, Mapper) else None
 
 
 def mapped_class(entity: Any) -> type | None:
     mapper = mapper_of(entity)
     return None if mapper is None else mapper.class_
-
-
-def orm_relationship(cls: Any, name: str) -> RelationshipProperty | None:
-    mapper = mapper_of(cls)
-    if mapper is None:
-        return None
-    return mapper.relationships.get(name)
-
-
-def declared_relation(host: Any, cls: type, name: str) -> Relation | None:
-    """A `Relation` the application declared with `register_class(..., fields=...)`."""
-    user_type = host.types.get(cls)
-    declared = user_type.fields.get(name) if user_type is not None else None
-    return declared if isinstance(declared, Relation) else None
-
-
-def _simple_pair(mapper: Mapper, rel: RelationshipProperty) -> tuple[str, str] | None:
-    """`(my_attribute, other_attribute)` when the relationship is one column equality."""
-    if rel.secondary is not None or len(rel.local_remote_pairs) != 1:
-        return None
-    join = rel.primaryjoin
-    if not (isinstance(join, BinaryExpression) and join.operator is operators.eq):
-        return None
-    local, remote = rel.local_remote_pairs[0]
-    try:
-        return (mapper.get_property_by_column(local).key,
-                rel.mapper.get_property_by_column(remote).key)
-    except sa.orm.exc.UnmappedColumnError:
-        return None
 
 
 _relations_cache: weakref.WeakKeyDictionary[type, dict] = weakref.WeakKeyDictionary()
@@ -86,7 +45,7 @@ def orm_relations(cls: type) -> dict:
     if mapper is not None:
         for rel in mapper.relationships:
             kind = "many" if rel.uselist else "one"
-            pair = _simple_pair(mapper, rel)
+            pair = single_column_pair(mapper, rel)
             if pair is None:
                 placeholder = COMPLEX_FIELD.format(rel.key)
                 pair = (placeholder, placeholder)

@@ -4,7 +4,7 @@
 `oso.query_rule(..., accept_expression=True)` — the constraints on an unbound variable typed
 with `model` — into a WHERE clause over `model`. It uses the same translation as
 `authorize_model`: the expression goes through oso_core's filter-plan builder, and the plan is
-compiled with ORM relationships (`_compile`). So `and`, `or`, `not`, comparisons in either
+compiled with ORM relationships (`compile_plan(..., relationships=True)`). So `and`, `or`, `not`, comparisons in either
 operand order (legacy's `Leq` -> `Gtq` flip bug is gone), `x in _this.rel` with constraints on
 `x`, `value in _this.rel`, `_this = instance` and dotted paths through relationships all work;
 anything without a faithful translation raises `UnsupportedError`.
@@ -18,9 +18,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from oso_core.data.adapter.sqlalchemy_compiler import compile_plan
 from oso_core.expression import Expression
 
-from ._compile import compile_plan
 from ._orm import mapper_of, orm_relations
 
 __all__ = ["COMPARISONS", "flip_op", "partial_to_filter"]
@@ -80,7 +80,8 @@ def partial_to_filter(expression: Any, session: Session, model: Any, get_model: 
         expression = Expression("And", [Expression("Unify", [_this(), expression])])
     host = _host_of(get_model)
     plan = build_plan_from_results(host, [expression], mapper.class_)
-    return compile_plan(plan, model, host if hasattr(host, "types") else None)
+    return compile_plan(plan, model, relationships=True, legacy_shape=True,
+                        host=host if hasattr(host, "types") else None)
 
 
 def _this() -> Any:

@@ -12,7 +12,8 @@ from sqlalchemy import ForeignKey, Integer, String, create_engine, select  # noq
 from sqlalchemy.ext.hybrid import hybrid_property  # noqa: E402
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, column_property, mapped_column  # noqa: E402
 
-from oso_core.data.adapter.sqlalchemy_adapter import _plain_columns, filter_clause  # noqa: E402
+from oso_core.data.adapter.sqlalchemy_adapter import filter_clause  # noqa: E402
+from oso_core.data.adapter.sqlalchemy_mapping import plain_columns as _plain_columns  # noqa: E402
 from oso_core.filtering.plan import And, Compare, Exists, FilterPlan, Field, RelationInfo, Row, Value  # noqa: E402
 
 
