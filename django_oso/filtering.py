@@ -20,7 +20,7 @@ from typing import Any, Callable, Optional
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import router
-from django.db.models import ManyToManyField, ManyToManyRel, Model, Q
+from django.db.models import ManyToManyField, ManyToManyRel, Model, Q, QuerySet
 
 from oso_core.data.adapter.django_adapter import DjangoAdapter, filter_q
 from oso_core.data.adapter.django_adapter import relations_of as _fk_relations_of
@@ -211,5 +211,5 @@ class DjangoOsoAdapter(DjangoAdapter):
             return relations_of(cls)
         return {}
 
-    def build_query_from_plan(self, plan: FilterPlan):
+    def build_query_from_plan(self, plan: FilterPlan) -> QuerySet:
         return super().build_query_from_plan(expand_many_to_many(plan))

@@ -43,7 +43,7 @@ def authorized_async_sessionmaker(
     class_: type[AsyncSession] | None = None,
     sync_session_class: type[Session] | None = None,
     **kwargs: Any,
-) -> async_sessionmaker:
+) -> async_sessionmaker[AsyncSession]:
     """An `async_sessionmaker` of `AsyncSession`s whose synchronous sessions are authorized
     (the context is read once per session, at creation). Other keyword arguments go to
     `async_sessionmaker`."""

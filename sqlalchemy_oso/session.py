@@ -161,7 +161,7 @@ def authorized_sessionmaker(
     get_checked_permissions: Callable[[], Permissions],
     class_: type[Session] | None = None,
     **kwargs: Any,
-) -> sessionmaker:
+) -> sessionmaker[Session]:
     """A `sessionmaker` of authorized sessions.
 
     Each session calls `get_oso()`, `get_user()` and `get_checked_permissions()` once, when it

@@ -40,6 +40,7 @@ def session():
         s.add_all([RepoRole(id=1, user_id=1, repo_id=3, name="reader"), OrgRole(id=1, user_id=1, org_id=2, name="member")])
         s.commit()
         yield s
+    engine.dispose()  # closes the in-memory database now, not at garbage collection
 
 
 def make_oso(policy: str, adapter=None) -> Oso:

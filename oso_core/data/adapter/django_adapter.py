@@ -42,6 +42,7 @@ from django.db.models import (
     Model,
     OuterRef,
     Q,
+    QuerySet,
 )
 from django.db.models import Exists as DjangoExists
 from django.db.models import Value as DjangoValue
@@ -583,12 +584,12 @@ class DjangoAdapter(DataAdapter):
     def _alias(self, model: type) -> str:
         return self.using or router.db_for_read(model)
 
-    def build_query_from_plan(self, plan: FilterPlan):
+    def build_query_from_plan(self, plan: FilterPlan) -> QuerySet:
         """`Root._default_manager` filtered by the plan, on this adapter's database."""
         alias = self._alias(plan.root.cls)
         return plan.root.cls._default_manager.using(alias).filter(filter_q(plan, using=alias))
 
-    def build_query(self, filter: Any):
+    def build_query(self, filter: Any) -> QuerySet:
         """A QuerySet for a legacy `DataFilter` (converted to a plan first)."""
         from oso_core.filtering.legacy import plan_from_data_filter
         return self.build_query_from_plan(plan_from_data_filter(filter))
