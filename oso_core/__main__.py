@@ -4,6 +4,7 @@
     python -m oso_core check FILES...                      parse, validate and lint policies
     python -m oso_core test [PATHS...]                     run policy test files
     python -m oso_core explain ...                         why a decision was allowed or denied
+    python -m oso_core lsp                                 the language server for editors (stdio)
 
 Each subcommand lives in its own module under `oso_core.tooling` and is imported only when used,
 so the REPL starts as fast as before.
@@ -21,6 +22,7 @@ SUBCOMMANDS = {
     "check": "oso_core.tooling.check",
     "test": "oso_core.tooling.policy_tests",
     "explain": "oso_core.tooling.explain",
+    "lsp": "oso_core.tooling.lsp",
 }
 
 
