@@ -39,6 +39,12 @@ class Document:
             self.items = dialect.parse(self.source)
         except ParserError as error:
             self.error = error
+        # The parser caches by (filename, text): the nodes' spans may point at an earlier, equal
+        # Source. Use that one, so spans map back to this document by identity.
+        for item in self.items:
+            if item.span is not None:
+                self.source = item.span.source
+                break
 
 
 def _policy_files(directory: Path, suffixes: tuple[str, ...], recursive: bool) -> list[Path]:
