@@ -102,7 +102,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "models.py").write_text(MODELS)
     (root / "passing.polar-test.yaml").write_text(PASSING_TESTS)
     (root / "failing.polar-test.yaml").write_text(FAILING_TESTS)
-    for directory in ("edit", "load"):  # policies of their own (policies load by directory)
+    for directory in ("edit", "load", "format"):  # policies of their own (policies load by directory)
         (root / directory).mkdir()
     return root
 
@@ -351,3 +351,27 @@ def test_importing_oso_core_does_not_import_the_server():
     code = "import sys, oso_core, oso_core.__main__; print(sorted(m for m in ('pygls', 'lsprotocol') if m in sys.modules))"
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "[]"
+
+
+# Formatting -----------------------------------------------------------------------------------------------
+
+@async_test
+async def test_formatting(client: LanguageClient, workspace: Path):
+    from oso_core.tooling.fmt import format_source
+
+    uri = uri_of(workspace, "format/format.polar")
+    messy = 'allow(actor,action,resource) if\n      has_permission(actor,action,resource);\n'
+    await open_document(client, uri, messy)
+    options = types.FormattingOptions(tab_size=2, insert_spaces=True)
+    document = types.TextDocumentIdentifier(uri=uri)
+    [edit] = await client.text_document_formatting_async(
+        types.DocumentFormattingParams(text_document=document, options=options))
+    assert edit.new_text == format_source(messy) == "allow(actor, action, resource) if has_permission(actor, action, resource);\n"
+    assert edit.range == types.Range(start=types.Position(line=0, character=0), end=position(messy, "", len(messy)))
+
+    await change_document(client, uri, 2, edit.new_text)
+    assert list(await client.text_document_formatting_async(
+        types.DocumentFormattingParams(text_document=document, options=options))) == []
+    await change_document(client, uri, 3, "allow(actor,")  # does not parse: left alone
+    assert await client.text_document_formatting_async(
+        types.DocumentFormattingParams(text_document=document, options=options)) is None

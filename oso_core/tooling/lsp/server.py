@@ -11,10 +11,14 @@ from pygls import uris
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
+from ...exceptions import ParserError
+from ..fmt import FormatError
+
 from .classes import ClassInfo, ClassLoadError, class_infos, load_host
 from .completion import complete
 from .diagnostics import group_diagnostics
 from .documents import Document, DocumentStore
+from .formatting import format_document
 from .hover import hover
 from .index import PolicyGroupIndex
 from .lenses import RUN_TESTS, TestFiles, failure_diagnostics
@@ -162,6 +166,19 @@ def create_server() -> PolarLanguageServer:
             except RenameError as error:
                 raise JsonRpcInvalidParams(str(error)) from None
         return _at(ls, params.text_document.uri, params.position, answer, None)
+
+    @server.feature(types.TEXT_DOCUMENT_FORMATTING)
+    def on_formatting(ls: PolarLanguageServer, params: types.DocumentFormattingParams) -> list[types.TextEdit] | None:
+        document = ls.document(params.text_document.uri)
+        if document is None:
+            return None
+        try:
+            return format_document(document)
+        except ParserError:  # the diagnostics already show why; a policy that does not parse is left alone
+            return None
+        except FormatError as error:
+            ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=str(error)))
+            return None
 
     @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
     def on_code_lens(ls: PolarLanguageServer, params: types.CodeLensParams) -> list[types.CodeLens]:
