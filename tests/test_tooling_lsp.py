@@ -375,3 +375,63 @@ async def test_formatting(client: LanguageClient, workspace: Path):
     await change_document(client, uri, 3, "allow(actor,")  # does not parse: left alone
     assert await client.text_document_formatting_async(
         types.DocumentFormattingParams(text_document=document, options=options)) is None
+
+
+# Configuration and positions (no server needed) -------------------------------------------------------------
+
+def test_settings_come_from_pyproject_under_initialization_options(tmp_path: Path):
+    from oso_core.tooling.lsp.settings import SettingsError, read_settings
+
+    (tmp_path / "pyproject.toml").write_text('[tool.oso_core.lsp]\nmodules = ["app.models"]\nload_together = "workspace"\n')
+    settings = read_settings([str(tmp_path)], None)
+    assert settings.modules == ("app.models",) and settings.load_together == "workspace"
+    settings = read_settings([str(tmp_path)], {"loadTogether": "file", "oso": "app.authz:oso"})
+    assert (settings.modules, settings.load_together, settings.oso) == (("app.models",), "file", "app.authz:oso")
+    with pytest.raises(SettingsError, match="loadTogether"):
+        read_settings([str(tmp_path)], {"loadTogether": "everything"})
+    with pytest.raises(SettingsError, match="module:attribute"):
+        read_settings([str(tmp_path)], {"oso": "app.authz"})
+
+
+def test_classes_of_an_oso_instance_keep_their_registered_fields(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from oso_core.tooling.lsp.classes import ClassLoadError, class_infos, load_host
+    from oso_core.tooling.lsp.settings import Settings
+
+    (tmp_path / "lsp_app_authz.py").write_text(textwrap.dedent("""\
+        from oso_core import Oso
+        from oso_core.data_filtering import Relation
+
+        class Org:
+            pass
+
+        class Repo:
+            def __init__(self, name: str, org_id: int) -> None:
+                self.name, self.org_id = name, org_id
+
+        oso = Oso()
+        oso.register_class(Org, fields={"id": int})
+        oso.register_class(Repo, fields={"name": str, "org": Relation("one", "Org", "org_id", "id")})
+        """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    infos = class_infos(load_host(Settings(oso="lsp_app_authz:oso", roots=(str(tmp_path),))))
+    assert set(infos) == {"Org", "Repo"}
+    assert infos["Repo"].fields == {"name": "str", "org": "Relation(one Org)"}
+    assert infos["Repo"].signature == "(name: str, org_id: int) -> None" and infos["Repo"].line == 7
+    with pytest.raises(ClassLoadError, match="not an Oso or Polar instance"):
+        load_host(Settings(oso="lsp_app_authz:Org"))
+    with pytest.raises(ClassLoadError, match="could not import module no_such_module_here"):
+        load_host(Settings(modules=("no_such_module_here",)))
+
+
+def test_positions_count_utf16_code_units():
+    from oso_core.tooling.lsp.positions import LineIndex
+
+    text = 'a = "é𝄞x";\nb'
+    lines = LineIndex(text)
+    x = text.index("x")
+    assert lines.position(x) == types.Position(line=0, character=8)  # 𝄞 is two UTF-16 units
+    assert lines.offset(types.Position(line=0, character=8)) == x
+    assert lines.offset(types.Position(line=1, character=99)) == len(text)
+    utf8 = LineIndex(text, types.PositionEncodingKind.Utf8)
+    assert utf8.position(x) == types.Position(line=0, character=5 + 2 + 4)
+    assert utf8.offset(utf8.position(x)) == x
