@@ -102,7 +102,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "models.py").write_text(MODELS)
     (root / "passing.polar-test.yaml").write_text(PASSING_TESTS)
     (root / "failing.polar-test.yaml").write_text(FAILING_TESTS)
-    for directory in ("edit", "load", "format"):  # policies of their own (policies load by directory)
+    for directory in ("edit", "load", "format", "complete"):  # policies of their own (policies load by directory)
         (root / directory).mkdir()
     return root
 
@@ -287,6 +287,19 @@ async def test_completion(client: LanguageClient, workspace: Path):
     assert kinds["has_permission"] == kinds["has_relation"] == types.CompletionItemKind.Function
     assert kinds["User"] == kinds["Org"] == kinds["String"] == types.CompletionItemKind.Class
     assert kinds["matches"] == types.CompletionItemKind.Keyword
+
+
+@async_test
+async def test_completion_while_the_text_does_not_parse(client: LanguageClient, workspace: Path):
+    uri = uri_of(workspace, "complete/typing.polar")
+    text = 'resource Repo {\n  roles = ["reader"];\n  permissions = ["read"];\n  "read" if "reader";\n}\n'
+    await open_document(client, uri, text)
+    typing = text.replace('  "read" if "reader";\n', '  "read" if "reader";\n  "read" if "\n')
+    [error] = await change_document(client, uri, 2, typing)
+    assert error.code == "syntax-error"
+    found = await client.text_document_completion_async(types.CompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=position(typing, 'if "\n', 4)))
+    assert [item.label for item in found.items] == ["read", "reader"]
 
 
 @async_test

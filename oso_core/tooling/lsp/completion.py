@@ -2,7 +2,7 @@
 block first); elsewhere rules, classes (registered, built-in, resource blocks) and keywords.
 
 The context is read from the text, not the parse, since the text being typed rarely parses;
-names come from the last index of the group.
+names come from the last text of each document that parsed.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import re
 from lsprotocol import types
 
 from ...host import new_host
-from ..lint import PERMISSION, RELATION, ROLE
+from ..lint import PERMISSION, RELATION, ROLE, PolicyIndex
 from .classes import ClassInfo
-from .index import PolicyGroupIndex
+from .documents import Document
 
 KEYWORDS = ("if", "and", "or", "not", "matches", "in", "new", "forall", "cut", "print", "type", "actor",
             "resource", "on", "true", "false")
@@ -47,12 +47,15 @@ def in_string(text: str, offset: int) -> bool:
     return line.count('"') % 2 == 1
 
 
-def complete(index: PolicyGroupIndex, text: str, offset: int, classes: dict[str, ClassInfo]) -> types.CompletionList:
-    """The completion items at `offset` of `text` (the document's current text)."""
+def complete(group: list[Document], document: Document, offset: int,
+             classes: dict[str, ClassInfo]) -> types.CompletionList:
+    """The completion items at `offset` of `document`, with the names of the documents loaded together."""
+    policy = PolicyIndex(item for d in group for item in d.last_parsed)
+    text = document.text
     items: list[types.CompletionItem] = []
     block = enclosing_block(text, offset)
     if in_string(text, offset):
-        for resource, table in sorted(index.policy.declared.items()):
+        for resource, table in sorted(policy.declared.items()):
             for name, (kind, type_name) in sorted(table.items()):
                 detail = f"{kind} of {resource}" + (f" ({type_name})" if type_name else "")
                 # The enclosing block's names sort first.
@@ -63,10 +66,10 @@ def complete(index: PolicyGroupIndex, text: str, offset: int, classes: dict[str,
     if block is not None:
         items += [types.CompletionItem(label=k, kind=types.CompletionItemKind.Keyword) for k in BLOCK_KEYWORDS]
         return types.CompletionList(is_incomplete=False, items=items)
-    rules = sorted({r.name for r in index.policy.rules} | {t.name for t in index.policy.rule_types} | set(BUILTIN_RULES))
+    rules = sorted({r.name for r in policy.rules} | {t.name for t in policy.rule_types} | set(BUILTIN_RULES))
     items += [types.CompletionItem(label=name, kind=types.CompletionItemKind.Function, detail="rule") for name in rules]
     class_names = dict.fromkeys(sorted(classes))
-    class_names.update(dict.fromkeys(b.resource.value for b in index.policy.blocks))
+    class_names.update(dict.fromkeys(b.resource.value for b in policy.blocks))
     for name in class_names:
         info = classes.get(name)
         items.append(types.CompletionItem(label=name, kind=types.CompletionItemKind.Class,

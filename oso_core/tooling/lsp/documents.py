@@ -21,7 +21,8 @@ _SKIPPED = {"node_modules", "__pycache__", "venv", ".venv", ".git", ".tox", ".no
 
 
 class Document:
-    """One policy text, parsed. After a syntax error `items` is empty and `error` says why."""
+    """One policy text, parsed. After a syntax error `items` is empty and `error` says why;
+    `last_parsed` holds the items of the last text that parsed (names for completion while typing)."""
 
     def __init__(self, uri: str, text: str, dialect: Dialect, encoding: str = types.PositionEncodingKind.Utf16,
                  version: int | None = None) -> None:
@@ -45,6 +46,7 @@ class Document:
             if item.span is not None:
                 self.source = item.span.source
                 break
+        self.last_parsed: list[Item] = self.items
 
 
 def _policy_files(directory: Path, suffixes: tuple[str, ...], recursive: bool) -> list[Path]:
@@ -74,6 +76,8 @@ class DocumentStore:
         if dialect is None:
             return None
         document = Document(uri, text, dialect, self.encoding, version)
+        if document.error is not None and previous is not None:
+            document.last_parsed = previous.last_parsed
         self._open[uri] = document
         return document
 

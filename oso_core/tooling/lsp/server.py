@@ -144,9 +144,11 @@ def create_server() -> PolarLanguageServer:
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=['"']))
     def on_completion(ls: PolarLanguageServer, params: types.CompletionParams) -> types.CompletionList:
-        return _at(ls, params.text_document.uri, params.position,
-                   lambda d, index, offset: complete(index, d.text, offset, ls.classes),
-                   types.CompletionList(is_incomplete=False, items=[]))
+        document = ls.document(params.text_document.uri)
+        if document is None:
+            return types.CompletionList(is_incomplete=False, items=[])
+        group = ls.store.group(document, ls.settings)
+        return complete(group, document, document.lines.offset(params.position), ls.classes)
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     def on_symbols(ls: PolarLanguageServer, params: types.DocumentSymbolParams) -> list[types.DocumentSymbol]:
