@@ -235,6 +235,10 @@ async def test_hover(client: LanguageClient, workspace: Path):
     assert cls is not None
     assert "User(name: str, roles: list)" in cls.contents.value and "`roles`: list" in cls.contents.value
 
+    builtin = await client.text_document_hover_async(
+        types.HoverParams(text_document=document, position=position(POLICY, "name: String", 7)))
+    assert builtin is not None and builtin.contents.value == "**class** `String`\n\nbuilt-in class"
+
     rule = await client.text_document_hover_async(
         types.HoverParams(text_document=document, position=position(POLICY, "has_permission(actor, action", 3)))
     assert rule is not None
@@ -300,6 +304,10 @@ async def test_completion_while_the_text_does_not_parse(client: LanguageClient, 
     found = await client.text_document_completion_async(types.CompletionParams(
         text_document=types.TextDocumentIdentifier(uri=uri), position=position(typing, 'if "\n', 4)))
     assert [item.label for item in found.items] == ["read", "reader"]
+
+    # Closing a document that was never saved clears its diagnostics.
+    closed = types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    assert await diagnostics_after(client, uri, lambda: client.text_document_did_close(closed)) == []
 
 
 @async_test

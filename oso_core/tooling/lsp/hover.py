@@ -10,6 +10,7 @@ from lsprotocol import types
 from ...frontend.rule_types import default_rule_types
 from ...frontend.source import Span
 from ...frontend.syntax import PatternTerm, Rule, RuleType
+from ...host import new_host
 from ..lint import PERMISSION, RELATION, ROLE
 from .classes import ClassInfo
 from .index import CLASS, DEFINITION, RULE, PolicyGroupIndex, Symbol
@@ -109,6 +110,9 @@ def _class(index: PolicyGroupIndex, name: str, info: ClassInfo | None) -> str:
     for block in blocks:
         keyword = block.keyword.value if block.keyword else "block"
         parts.append(f"{keyword} block at {_where(block.span)}")
+    if info is None and name in new_host().constants:
+        parts.append("built-in class")
+        return "\n\n".join(parts)
     if info is None:
         parts.append("not a registered class of the configured modules"
                      " (see the `modules` / `oso` settings in docs/editors.md)")

@@ -126,6 +126,9 @@ def create_server() -> PolarLanguageServer:
         document = ls.document(params.text_document.uri)  # the saved file still belongs to its group
         if document is not None:
             ls.publish(document)
+        else:  # never saved: nothing is left to report on
+            ls.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def on_hover(ls: PolarLanguageServer, params: types.HoverParams) -> types.Hover | None:
