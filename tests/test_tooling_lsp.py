@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-pytest_lsp = pytest.importorskip("pytest_lsp", reason="the language server tests need pytest-lsp (the dev extra)")
+pytest.importorskip("pytest_lsp", reason="the language server tests need pytest-lsp (the dev extra)")
 pytest.importorskip("pygls", reason="the language server needs pygls (the lsp extra)")
 pytest.importorskip("yaml", reason="policy test code lenses need PyYAML")
 
+import pytest_asyncio  # noqa: E402
 from lsprotocol import types  # noqa: E402
 from pygls import uris  # noqa: E402
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities  # noqa: E402
@@ -107,8 +108,14 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest_lsp.fixture(scope="module", config=ClientServerConfig(server_command=[sys.executable, "-m", "oso_core", "lsp"]))
-async def client(lsp_client: LanguageClient, workspace: Path):
+SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "oso_core", "lsp"])
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def client(workspace: Path):
+    """A pytest-lsp client talking to one server for the module (pytest-lsp's own fixture needs its
+    plugin, which the project does not load: see pyproject.toml)."""
+    lsp_client = await SERVER.start()
     lsp_client.code_lens_refreshes = 0
 
     @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
@@ -122,8 +129,9 @@ async def client(lsp_client: LanguageClient, workspace: Path):
         workspace_folders=[types.WorkspaceFolder(uri=root_uri, name="workspace")],
         initialization_options={"modules": ["models"]},
     ))
-    yield
+    yield lsp_client
     await lsp_client.shutdown_session()
+    await lsp_client.stop()
 
 
 def uri_of(workspace: Path, name: str) -> str:
