@@ -406,6 +406,26 @@ async def test_formatting(client: LanguageClient, workspace: Path):
         types.DocumentFormattingParams(text_document=document, options=options)) is None
 
 
+@async_test
+async def test_a_module_that_does_not_import_is_a_warning_and_the_server_goes_on(workspace: Path):
+    lsp_client = await SERVER.start()
+    try:
+        root_uri = uri_of(workspace, "")
+        await lsp_client.initialize_session(types.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"), root_uri=root_uri,
+            initialization_options={"modules": ["no_such_module_for_lsp"]}))
+        uri = uri_of(workspace, "load/other.polar")
+        text = "allow(x, y) if x = ;\n"
+        [error] = await open_document(lsp_client, uri, text)
+        assert error.code == "syntax-error"
+        [message] = lsp_client.messages
+        assert message.type == types.MessageType.Warning
+        assert message.message.startswith("oso_core language server: could not import module no_such_module_for_lsp")
+        await lsp_client.shutdown_session()
+    finally:
+        await lsp_client.stop()
+
+
 # Configuration and positions (no server needed) -------------------------------------------------------------
 
 def test_settings_come_from_pyproject_under_initialization_options(tmp_path: Path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib import metadata
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from lsprotocol import types
 from pygls import uris
@@ -12,8 +12,8 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from ...exceptions import ParserError
+from ...host import Host
 from ..fmt import FormatError
-
 from .classes import ClassInfo, ClassLoadError, class_infos, load_host
 from .completion import complete
 from .diagnostics import group_diagnostics
@@ -42,7 +42,7 @@ class PolarLanguageServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("oso-core-polar", _version())
         self.settings = Settings()
-        self.host: Any = None
+        self.host: Host | None = None
         self.classes: dict[str, ClassInfo] = {}
         self.store = DocumentStore()
         self.tests = TestFiles()
