@@ -342,6 +342,11 @@ async def test_rename_a_role_across_files(client: LanguageClient, workspace: Pat
     assert [e.range for e in edit.changes[uri]] == [span(POLICY, "owner")]
     assert all(e.new_text == "maintainer" for edits in edit.changes.values() for e in edits)
 
+    prepared = await client.text_document_prepare_rename_async(
+        types.PrepareRenameParams(text_document=document, position=position(POLICY, '"delete" if', 3)))
+    assert prepared == span(POLICY, 'delete" if', 6)
+    assert await client.text_document_prepare_rename_async(
+        types.PrepareRenameParams(text_document=document, position=position(POLICY, "allow"))) is None
     with pytest.raises(Exception, match="only roles, permissions and relations can be renamed"):
         await client.text_document_rename_async(
             types.RenameParams(text_document=document, position=position(POLICY, "allow"), new_name="permit"))
