@@ -18,8 +18,9 @@ EXAMPLE_DIR = Path(__file__).resolve().parent / "policy_tests"
 EXAMPLE_POLICY = EXAMPLE_DIR / "github.polar"
 EXAMPLE_TESTS = EXAMPLE_DIR / "github.polar-test.yaml"
 EXAMPLE_CASES = 14
-# Inner pytest runs: no cache files, and no unrelated plugin warnings (pytest-asyncio, if installed).
-INNER_OPTIONS = ("-p", "no:cacheprovider", "-p", "no:asyncio")
+# Inner pytest runs: no cache files, and no unrelated plugin warnings (pytest-asyncio, if installed)
+# or failures (pytest-lsp's plugin breaks non-function items; pyproject.toml leaves it out too).
+INNER_OPTIONS = ("-p", "no:cacheprovider", "-p", "no:asyncio", "-p", "no:pytest-lsp")
 
 
 def write(directory: Path, name: str, text: str) -> Path:
