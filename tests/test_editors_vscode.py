@@ -3,6 +3,7 @@ TextMate grammar, which VS Code's own tokenizer (vscode-textmate + Oniguruma, ru
 must scope as expected on a sample policy."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -101,7 +102,8 @@ def test_extension_script_is_valid_javascript():
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
-@pytest.mark.skipif(not (EXTENSION / "node_modules" / "vscode-textmate").is_dir(),
+# Under CI=true (.ci/run installs it) a missing vscode-textmate fails instead of skipping.
+@pytest.mark.skipif(not (EXTENSION / "node_modules" / "vscode-textmate").is_dir() and os.environ.get("CI") != "true",
                     reason="vscode-textmate is not installed: run `npm install` in editors/vscode")
 def test_vscode_tokenizes_a_policy(tmp_path: Path):
     found = tokens(SAMPLE, tmp_path)
