@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import exceptions as exc
+import oso_core.exceptions as exc
 from ..data.filter import Condition, DataFilter, Projection, Relation
 from .plan import (FALSE, TRUE, And, Compare, Contains, Exists, Field, FilterPlan, In, Not, Or,
                    RelationInfo, Row, Value, render_condition)
