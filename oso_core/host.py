@@ -1,8 +1,9 @@
 """The host side of the engine: registered classes, constants, and host-object conversions.
 
 `Host` keeps legacy oso's semi-public surface (`types`, `get_field`, `adapter`, `get_class`, ...)
-that integrations use. The engine's front end asks it which classes exist and how they relate;
-the runtime asks it for classes by name.
+that integrations use. The engine's front end asks it which classes exist and how they relate
+(`frontend.class_registry.ClassRegistry`); the runtime asks it for classes by name
+(`runtime.host_interface.HostInterface`). Both protocols live below this module.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from .exceptions import (
     PolarRuntimeError,
     UnregisteredClassError,
 )
-
-BUILTIN_SPECIALIZERS = ("Actor", "Resource")
+from .frontend.class_registry import BUILTIN_SPECIALIZERS
+from .runtime.host_interface import RelationFetcher
 
 # Classes every Polar instance starts with, in legacy registration order.
 DEFAULT_CLASSES: tuple[tuple[type, str], ...] = (
@@ -57,6 +58,8 @@ class Host:
         self._mro_cache: dict[str, tuple[str, ...]] = {}
         self._relations_cache: dict = {}
         self.relation_provider: Optional[Callable[[type], dict]] = None   # set_relation_provider
+        # Reads declared Relation fields; the facade installs the data-filtering layer's fetch.
+        self.relation_fetcher: Optional[RelationFetcher] = None
         self.get_field = self._default_get_field
 
     # Registration ----------------------------------------------------------------------------

@@ -7,21 +7,17 @@ import threading
 from pathlib import Path
 from typing import Any, AsyncIterator, Generator, Iterable, Optional, Union
 
-from . import exceptions as exc
+import oso_core.exceptions as exc
 from .exceptions import InlineQueryFailedError, PolarRuntimeError
 from .frontend.source import Source
 from .host import Host, new_host
-from .expression import Expression, Pattern
 from .partial import TypeConstraint
 from .predicate import Predicate
 from .variable import Variable
-from .runtime.driver import first_solution, prepare_predicate, prepare_term, run_query
+from .runtime.driver import NEEDS_CONVERSION, first_solution, prepare_predicate, prepare_term, run_query
 from .runtime.async_bridge import iterate_async, run_async
 from .runtime.knowledge import KnowledgeBase
 from .runtime.tracing import traced_kb
-
-# Argument types that must be converted to terms before solving (the rest are terms as they are).
-_NEEDS_CONVERSION = (Variable, list, dict, Predicate, Expression, TypeConstraint, Pattern, int)
 
 MULTIPLE_LOAD_MESSAGE = "Cannot load additional Polar code -- all Polar code must be loaded at the same time."
 LOAD_FILE_DEPRECATION = (
@@ -35,6 +31,7 @@ class Polar:
 
     def __init__(self) -> None:
         self.host: Host = new_host()
+        self.host.relation_fetcher = _fetch_related
         self._program: Any = None
         self._kb = KnowledgeBase(None, self.host)
         self._load_lock = threading.RLock()
@@ -195,7 +192,7 @@ class Polar:
         """Does `name(args)` hold? Arguments that are terms as they are skip the conversion and
         result machinery of `query` (the `is_allowed` hot path)."""
         for a in args:
-            if type(a) in _NEEDS_CONVERSION:
+            if type(a) in NEEDS_CONVERSION:
                 return next(self.query(Predicate(name, args)), None) is not None
         return first_solution(self._current_kb(), name, args)
 
@@ -237,6 +234,13 @@ class Polar:
         return self.host.adapter is not None
 
 
+
+
+def _fetch_related(host: Host, obj: Any, field: str, relation: Any) -> Any:
+    """The host's `RelationFetcher`: the data-filtering layer reads a declared Relation field
+    through the adapter. Imported on first use so `import oso_core` stays small."""
+    from .filtering.fetch import fetch_related
+    return fetch_related(host, obj, field, relation)
 
 
 def read_policy_files(filenames: Iterable[Union[str, Path]]) -> list[Source]:

@@ -23,7 +23,7 @@ from oso_core.data import Relation as JoinRelation  # noqa: E402
 from oso_core.data.adapter.sqlalchemy_adapter import SqlAlchemyAdapter  # noqa: E402
 from oso_core.data_filtering import Relation  # noqa: E402
 from oso_core.filtering import build_filter_plan  # noqa: E402
-from oso_core.filtering.render import render_condition  # noqa: E402
+from oso_core.filtering.plan import render_condition  # noqa: E402
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 
 from oso_core.filtering.plan import FALSE, TRUE, And, Compare, Exists, Field, In, Not, Or, RelationInfo, Row, Value
-from oso_core.filtering.render import render_condition
+from oso_core.filtering.plan import render_condition
 from oso_core.filtering.simplify import simplify, substitute
 
 

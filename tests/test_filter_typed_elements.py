@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, declarative_base, relationship  # noqa: E402
 from oso_core import Oso  # noqa: E402
 from oso_core.data_filtering import Relation  # noqa: E402
 from oso_core.filtering import build_filter_plan  # noqa: E402
-from oso_core.filtering.render import render_condition  # noqa: E402
+from oso_core.filtering.plan import render_condition  # noqa: E402
 from sqlalchemy_oso.auth import authorize_model, register_models  # noqa: E402
 
 Base = declarative_base()

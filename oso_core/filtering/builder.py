@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from .. import exceptions as exc
+import oso_core.exceptions as exc
 from ..expression import Expression, Pattern
 from ..runtime.async_bridge import await_if_async
 from ..runtime.partial_eval import PartialEvaluation, first_origin

@@ -11,15 +11,13 @@ from typing import Any
 from ..data.filter import Condition, DataFilter, Projection
 from ..data_filtering import Relation
 from ..runtime.async_bridge import await_if_async
+from ..runtime.host_interface import RelationFetchError
 from .plan import Compare, Field, FilterPlan, Row, Value
 
 
-class RelationFetchError(Exception):
-    """The adapter could not produce the related object(s); the message says why."""
-
-
 def fetch_related(host: Any, obj: Any, field: str, relation: Relation) -> Any:
-    """The object (`kind="one"`) or list (`"many"`) that `obj.field` refers to."""
+    """The object (`kind="one"`) or list (`"many"`) that `obj.field` refers to (the runtime's
+    `RelationFetcher`, installed on each Polar's host)."""
     adapter = host.adapter
     owner = host.class_name(type(obj)) or type(obj).__name__
     if adapter is None:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import exceptions as exc
+import oso_core.exceptions as exc
 from ..data.filter import Condition, DataFilter, Projection, Relation
 from .plan import (FALSE, TRUE, And, Compare, Contains, Exists, Field, FilterPlan, In, Not, Or,
-                   RelationInfo, Row, Value)
-from .render import render_condition
+                   RelationInfo, Row, Value, render_condition)
 
 _NEEDS_PLAN = ("This policy needs a filter that the legacy DataFilter cannot express ({what}). The "
                "adapter {adapter} only implements build_query(DataFilter); use an adapter with "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Iterable, Iterator, Optional
 
 from ..exceptions import OsoError
-from ..host import BUILTIN_SPECIALIZERS, Host
+from .class_registry import BUILTIN_SPECIALIZERS, ClassRegistry
 from .diagnostics import Diagnostics, context, validation_error
 from .rewrite import HOISTABLE_ARITY, LegacyRule
 from .source import Span
@@ -139,7 +139,7 @@ class RuleScanner:
     names starting with `_`, containing `::`, registered constants and the unions are exempt.
     """
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: ClassRegistry) -> None:
         self._constants = host.constants
         self._exempt: dict[str, bool] = {}
         self._facts = RuleFacts()  # those of the rule being scanned

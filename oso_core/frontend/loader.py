@@ -17,7 +17,7 @@ import os
 from typing import Iterable, Optional
 
 from ..exceptions import OsoError, ParserError, ValidationError
-from ..host import Host
+from .class_registry import ClassRegistry
 from .checks import (RuleScanner, missing_has_permission_warning, no_allow_warning, report_rule_facts,
                      undefined_rule_calls)
 from .diagnostics import Diagnostics, validation_error
@@ -103,7 +103,7 @@ class LoadedFiles:
         self._content_by_name, self._name_by_content = state
 
 
-def load_program(sources: list[Source], host: Host, loaded_files: LoadedFiles) -> Program:
+def load_program(sources: list[Source], host: ClassRegistry, loaded_files: LoadedFiles) -> Program:
     """Parse, check and desugar one load's sources (polar-language.md §10).
 
     Raises the first error legacy would raise, with the load's warnings as `error.warnings`;
@@ -126,7 +126,7 @@ def load_program(sources: list[Source], host: Host, loaded_files: LoadedFiles) -
             gc.enable()
 
 
-def diagnose_program(sources: list[Source], host: Host) -> tuple[Optional[Program], Diagnostics]:
+def diagnose_program(sources: list[Source], host: ClassRegistry) -> tuple[Optional[Program], Diagnostics]:
     """Load `sources` as `load_program` does, for tools (`python -m oso_core check`): instead of
     raising the first error, return every error and warning collected up to where the load
     stops, with the Program when there is no error. No loaded-files state is kept."""
@@ -138,7 +138,7 @@ def diagnose_program(sources: list[Source], host: Host) -> tuple[Optional[Progra
 
 
 class _Load:
-    def __init__(self, host: Host, loaded_files: LoadedFiles) -> None:
+    def __init__(self, host: ClassRegistry, loaded_files: LoadedFiles) -> None:
         self.host = host
         self.loaded_files = loaded_files
         self.diagnostics = Diagnostics()

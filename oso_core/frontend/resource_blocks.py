@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..exceptions import OsoError, ValidationError
-from ..host import Host
+from .class_registry import ClassRegistry
 from .diagnostics import Diagnostics, validation_error
 from .rule_types import ACTOR_UNION, RESOURCE_UNION
 from .source import Span
@@ -140,7 +140,7 @@ def _skip_blank(text: str, i: int) -> int:
 class BlockRegistry:
     """What the blocks of a load declare, merged per resource type, in first-appearance order."""
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: ClassRegistry) -> None:
         self._host = host
         self.declarations: dict[str, dict[str, Declared]] = {}
         self.shorthand_rules: dict[str, list[ShorthandRule]] = {}

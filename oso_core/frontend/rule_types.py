@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Iterable, Optional, Sequence, Union
 
 from ..exceptions import OperationalError, OsoError
-from ..host import Host
+from .class_registry import ClassRegistry
 from .diagnostics import validation_error
 from .rewrite import LegacyRule
 from .rust_debug import debug_dictionary, debug_list_elements, debug_pattern, debug_value
@@ -96,7 +96,7 @@ def default_type_entries() -> dict[str, list[TypeEntry]]:
 class RuleTypeChecker:
     """Matches rules against rule types, given the registered classes and the union members."""
 
-    def __init__(self, host: Host, actors: Iterable[str], resources: Iterable[str]) -> None:
+    def __init__(self, host: ClassRegistry, actors: Iterable[str], resources: Iterable[str]) -> None:
         self._host = host
         self._members = {ACTOR_UNION: tuple(actors), RESOURCE_UNION: tuple(resources)}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional
 
-from .. import exceptions as exc
+import oso_core.exceptions as exc
 from ..expression import Expression, Pattern
 from ..frontend.source import Span
 from ..frontend.syntax import CallTerm, DictTerm, ListTerm, Op, PatternTerm, Sym, Value

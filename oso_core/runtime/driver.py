@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator, Optional
 
-from .. import exceptions as exc
+import oso_core.exceptions as exc
 from ..expression import Expression, Pattern
 from ..frontend.syntax import CallTerm, DictTerm, ListTerm, Op, PatternTerm, Sym
+from ..partial import TypeConstraint
 from ..predicate import Predicate
 from ..variable import Variable
 from .compiler import BodyCompiler, to_gen
@@ -19,6 +20,8 @@ from .solver import ClassNames, Query, check_unhandled_partials, result_bindings
 from .terms import UNBOUND, Var, deref, render_term
 from .tracing import instrumented_kb
 
+# Argument types that must be converted to terms before solving (the rest are terms as they are).
+NEEDS_CONVERSION = (Variable, list, dict, Predicate, Expression, TypeConstraint, Pattern, int)
 
 
 class PreparedQuery:

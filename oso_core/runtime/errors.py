@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from .. import exceptions as exc
+import oso_core.exceptions as exc
 from ..frontend.source import Span
 
 

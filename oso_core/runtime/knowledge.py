@@ -11,12 +11,12 @@ from typing import Any, Optional
 
 from ..frontend.syntax import Rule
 from ..data_filtering import Relation
-from ..host import Host
+from .host_interface import HostInterface
 from .predicates import CompiledPredicate
 
 
 class KnowledgeBase:
-    def __init__(self, program: Any, host: Host) -> None:
+    def __init__(self, program: Any, host: HostInterface) -> None:
         self.program = program
         self.host = host
         self.version = host.version

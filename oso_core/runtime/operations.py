@@ -11,10 +11,11 @@ import math
 import operator as _op
 from typing import Any, Iterable, Iterator, Optional
 
-from .. import exceptions as exc
+import oso_core.exceptions as exc
 from ..expression import Expression, Pattern
 from ..predicate import Predicate
 from .errors import Fail, application_error, runtime_error, type_error, unsupported
+from .host_interface import RelationFetchError
 from .terms import PRIMITIVES, SPECIAL, UNBOUND, RestList, Var, deref, render_term, rust_debug
 
 I64_MIN = -(2 ** 63)
@@ -398,9 +399,12 @@ def lookup(q: Any, obj: Any, field: Any, args: Optional[list], kwargs: Optional[
 
 
 def _fetch_relation(q: Any, obj: Any, name: str, relation: Any, span: Any) -> Any:
-    from ..filtering.fetch import RelationFetchError, fetch_related
+    fetch = q.host.relation_fetcher
+    if fetch is None:
+        raise application_error(f"{name} is declared as a Relation field, and this host has no "
+                                f"relation fetcher to read it with", span)
     try:
-        return fetch_related(q.host, obj, name, relation)
+        return fetch(q.host, obj, name, relation)
     except RelationFetchError as e:
         raise application_error(str(e), span) from None
 

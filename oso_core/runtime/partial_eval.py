@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .. import exceptions as exc
+import oso_core.exceptions as exc
 from ..expression import Expression, Pattern
 from ..variable import Variable
 from .driver import public_error, to_term

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator, Optional
 
-from .. import exceptions as exc
+import oso_core.exceptions as exc
 from ..expression import Expression
 from ..frontend.syntax import PatternTerm, Rule, Sym
 from .compiler import CONST, DET, BodyCompiler, CallSite

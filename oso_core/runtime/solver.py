@@ -8,7 +8,7 @@ import time
 from contextvars import ContextVar
 from typing import Any, Callable, Optional
 
-from .. import exceptions as exc
+import oso_core.exceptions as exc
 from ..expression import Expression, Pattern
 from ..predicate import Predicate
 from ..variable import Variable

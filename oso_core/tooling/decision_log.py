@@ -32,8 +32,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ..exceptions import StackOverflowError
-from ..polar import _NEEDS_CONVERSION
-from ..runtime.driver import prepare_predicate, public_error, run_query
+from ..runtime.driver import NEEDS_CONVERSION, prepare_predicate, public_error, run_query
 from ..runtime.errors import STACK_OVERFLOW, EvalError
 from ..runtime.solver import Query, check_unhandled_partials
 from ..runtime.tracing import Observer, attach, traced_kb
@@ -215,7 +214,7 @@ class DecisionLog:
     def _holds(self, recorder: _DecidingRules, name: str, args: list) -> bool:
         """`Polar._holds` with the deciding rule recorded."""
         kb = traced_kb(self.oso._current_kb())
-        if any(type(a) in _NEEDS_CONVERSION for a in args):
+        if any(type(a) in NEEDS_CONVERSION for a in args):
             prepared = prepare_predicate(kb, name, args)
             return next(run_query(prepared, observer=recorder), None) is not None
         # As `driver.first_solution` (the decision path), with the recorder attached.
