@@ -8,10 +8,15 @@
 
 from __future__ import annotations
 
-import tomllib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10 has no tomllib; tomli is the same parser (the lsp extra installs it there)
+    import tomli as tomllib
 
 LOAD_TOGETHER = ("file", "directory", "workspace")
 
