@@ -197,7 +197,7 @@ def authorized_q(actor: Any, action: Any, model: type, *, oso: Any = None,
     oso_core's filter plan (all of Polar that has a meaning in SQL: `or`, `not`, `forall`,
     field-to-field comparisons, relations of every kind, recursive rules)."""
     if oso is None:
-        from .oso import Oso as oso
+        from .singleton import Oso as oso
     plan = build_filter_plan(oso, actor, action, model)
     return plan_q(plan, using=using or router.db_for_read(model))
 

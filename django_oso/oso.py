@@ -15,14 +15,13 @@ from typing import Any, Optional
 from django.apps import apps
 from django.http import HttpRequest
 
-from oso_core import Oso as _Oso
 from oso_core.exceptions import DuplicateClassAliasError
+
+from .singleton import Oso
 
 __all__ = ["Oso", "polar_model_name", "django_model_name", "init_oso", "load_policy_files",
            "reset_oso", "policy_files", "policy_dirs"]
 
-Oso = _Oso()
-"""The project's single `oso_core.Oso` instance: load policies and register classes with it."""
 
 _lock = threading.RLock()
 

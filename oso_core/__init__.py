@@ -12,6 +12,7 @@ from .variable import Variable
 from .data_filtering import Relation
 from .data import Condition, DataFilter, Projection
 from .query import Query, QueryResult
+from . import tool_plugins as _tool_plugins  # noqa: F401  (plugs the tools into the facade's hooks)
 
 __all__ = [
     "Oso", "Polar", "OsoError", "AuthorizationError", "ForbiddenError", "NotFoundError",

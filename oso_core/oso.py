@@ -5,16 +5,13 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from .exceptions import ForbiddenError, NotFoundError, OsoError
 from .polar import Polar
 from .runtime.async_bridge import await_if_async, run_async
+from .tool_hooks import tool
 from .variable import Variable
-
-if TYPE_CHECKING:
-    from .tooling.decision_log import Decision
-    from .tooling.explain import Explanation
 
 __version__ = "0.27.3"
 
@@ -101,15 +98,15 @@ class Oso(Polar):
 
     # Policy-author tooling ----------------------------------------------------------------------
 
-    def explain(self, actor: Any, action: Any, resource: Any) -> "Explanation":
+    def explain(self, actor: Any, action: Any, resource: Any) -> Any:
         """Why `is_allowed(actor, action, resource)` is True or False (`str()` it for a report).
 
-        Runs a separate, instrumented query; decisions are not affected. See docs/debugging.md.
+        Returns an `oso_core.tooling.explain.Explanation`. Runs a separate, instrumented query;
+        decisions are not affected. See docs/debugging.md.
         """
-        from .tooling.explain import explain_rule
-        return explain_rule(self, "allow", actor, action, resource)
+        return tool("explain")(self, "allow", actor, action, resource)
 
-    def set_decision_logger(self, logger: Optional[Callable[["Decision"], Any]], *,
+    def set_decision_logger(self, logger: Optional[Callable[[Any], Any]], *,
                             raise_errors: bool = True) -> None:
         """Call `logger(decision)` for every decision of `is_allowed`, `authorize`,
         `authorize_request`, `authorize_field`, `authorized_actions` and `authorized_fields`
@@ -122,8 +119,7 @@ class Oso(Polar):
         if logger is None:
             self._decision_log = None
             return
-        from .tooling.decision_log import DecisionLog
-        self._decision_log = DecisionLog(self, logger, raise_errors)
+        self._decision_log = tool("decision_log")(self, logger, raise_errors)
 
     def get_allowed_actions(self, actor: Any, resource: Any, allow_wildcard: bool = False) -> list:
         """Deprecated: `list(authorized_actions(...))`."""

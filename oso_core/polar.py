@@ -17,7 +17,8 @@ from .variable import Variable
 from .runtime.driver import NEEDS_CONVERSION, first_solution, prepare_predicate, prepare_term, run_query
 from .runtime.async_bridge import iterate_async, run_async
 from .runtime.knowledge import KnowledgeBase
-from .runtime.tracing import traced_kb
+from .runtime.knowledge import traced_kb
+from .tool_hooks import tool
 
 MULTIPLE_LOAD_MESSAGE = "Cannot load additional Polar code -- all Polar code must be loaded at the same time."
 LOAD_FILE_DEPRECATION = (
@@ -165,8 +166,7 @@ class Polar:
         kb = traced_kb(self._current_kb())
         debugger = None
         if debug:
-            from .tooling.debugger import start_debugging
-            kb, debugger = start_debugging(kb, debug)
+            kb, debugger = tool("debugger")(kb, debug)
         if isinstance(query, str):
             from .frontend.parser import parse_query
             prepared = prepare_term(kb, parse_query(query))
@@ -213,9 +213,9 @@ class Polar:
         return await run_async(self.query_rule_once, name, *args, **kwargs)
 
     def repl(self, files: Optional[list] = None) -> None:
-        """Interactive query loop (`query> `) over the loaded policy."""
-        from .repl import run_repl
-        run_repl(self, files or [])
+        """Interactive query loop (`query> `) over the loaded policy (`oso_core.repl`, reached
+        through the facade's tool hooks: see docs/architecture.md)."""
+        tool("repl")(self, files or [])
 
     # Data filtering plumbing (see oso_core.data) -------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 `run_async(fn, *args)` runs `fn` (any synchronous API call: `oso.is_allowed`, `authorize`, a
 data-filtering build...) in a new *engine greenlet* whose parent is the caller's. The greenlet
-runs in a copy of the caller's context in which `solver.ASYNC_AWAITER` is set, so every `Query`
+runs in a copy of the caller's context in which `async_context.ASYNC_AWAITER` is set, so every `Query`
 created inside it is in async mode (`Query.awaiter` is `await_value`; queries created anywhere
 else, in other threads, tasks or greenlets, are synchronous, concurrently): where a host value
 enters the engine (an attribute read, a method result, a relation fetch, a pattern field, an
@@ -36,7 +36,7 @@ from inspect import CO_ITERABLE_COROUTINE
 from typing import Any, AsyncIterator, Callable, Iterator, Optional
 
 from ..exceptions import OsoError
-from .solver import ASYNC_AWAITER
+from .async_context import ASYNC_AWAITER
 
 GREENLET_MISSING = ("async decisions (the *_async methods of Oso and Polar) need the greenlet package: "
                     "pip install 'oso-core[asyncio]' (or: pip install 'greenlet>=3')")
@@ -149,10 +149,10 @@ def _discard(awaitable: Any) -> None:
 
 # Async iteration (`x in obj` where obj has `__aiter__`) ----------------------------------------
 
-def async_items(q: Any, coll: Any) -> Iterator[Any]:
-    """The items of an async iterable as terms, each step awaited through `q.awaiter`; an iteration
+def async_items(q: Any, coll: Any, to_polar: Callable[[Any], Any]) -> Iterator[Any]:
+    """The items of an async iterable as terms (`to_polar` converts them: the caller, the
+    operations module, owns the conversion), each step awaited through `q.awaiter`; an iteration
     stopped early (the first solution was enough) closes the iterator with `aclose()`."""
-    from .operations import to_polar
     awaiter = q.awaiter
     iterator = type(coll).__aiter__(coll)
     anext = type(iterator).__anext__

@@ -18,7 +18,7 @@ from .operations import I64_MAX, I64_MIN, add_constraint, serialization_error, u
 from .scope import Scope
 from .solver import ClassNames, Query, check_unhandled_partials, result_bindings
 from .terms import UNBOUND, Var, deref, render_term
-from .tracing import instrumented_kb
+from .knowledge import instrumented_kb
 
 # Argument types that must be converted to terms before solving (the rest are terms as they are).
 NEEDS_CONVERSION = (Variable, list, dict, Predicate, Expression, TypeConstraint, Pattern, int)

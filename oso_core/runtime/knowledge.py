@@ -13,6 +13,7 @@ from ..frontend.syntax import Rule
 from ..data_filtering import Relation
 from .host_interface import HostInterface
 from .predicates import CompiledPredicate
+from .tracing import traces_goals
 
 
 class KnowledgeBase:
@@ -60,3 +61,32 @@ class KnowledgeBase:
                 return None
             cls = self.class_cache[name] = user_type.cls
         return cls
+
+
+# Instrumented snapshots (explain, the debugger, POLAR_LOG=trace) --------------------------------
+
+class InstrumentedKnowledgeBase(KnowledgeBase):
+    """A snapshot whose compiled goals and lookups report to `q.tracer`."""
+    instrumented = True
+
+
+_INSTRUMENTED = "oso_core.runtime.tracing.instrumented"
+
+
+def instrumented_kb(kb: Any) -> Any:
+    """The same policy and registrations as `kb`, compiled with goal and lookup hooks.
+
+    Made once per snapshot (kept in `kb.derived`), so explaining or step-debugging never touches
+    the snapshot decisions run on.
+    """
+    if getattr(kb, "instrumented", False):
+        return kb
+    cached = kb.derived.get(_INSTRUMENTED)
+    if cached is None:
+        cached = kb.derived[_INSTRUMENTED] = InstrumentedKnowledgeBase(kb.program, kb.host)
+    return cached
+
+
+def traced_kb(kb: Any) -> Any:
+    """The snapshot a query should run on: `kb`, or its instrumented copy under TRACE."""
+    return instrumented_kb(kb) if traces_goals() else kb

@@ -502,7 +502,7 @@ def _async_query_items(q: Any, coll: Any) -> Iterator:
     that are awaitable are awaited), then what the host knows (`Host.items_of`)."""
     from .async_bridge import async_items
     if hasattr(type(coll), "__aiter__"):
-        return async_items(q, coll)
+        return async_items(q, coll, to_polar)
     try:
         iterator = iter(coll)
     except TypeError:

@@ -1,8 +1,8 @@
 """`POLAR_LOG` output: the observer that writes a query's trace in legacy oso's format, and
 the `logging` logger its lines go through (see docs/debugging.md).
 
-Imported only when `POLAR_LOG` asks for tracing (`tracing.tracer_from_env`), so neither this
-module nor `logging` is loaded otherwise.
+`tracer_from_env` (called for every new query) builds the tracer only when `POLAR_LOG` asks
+for tracing, so `logging` is not loaded otherwise.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 import threading
 from typing import Any
 
-from .tracing import GoalInfo, Observer, display_term, env_bindings
+from .tracing import GoalInfo, Observer, display_term, env_bindings, polar_log_setting
 
 #: Level number of TRACE lines in the `logging` module (below DEBUG, which is 10).
 TRACE = 5
@@ -19,6 +19,16 @@ _INFO = 20  # logging.INFO
 LOGGER_NAME = "oso_core.polar_log"
 _polar_log: Any = None
 _SETUP_LOCK = threading.Lock()
+
+
+def tracer_from_env() -> Observer | None:
+    """The `POLAR_LOG` tracer a new query starts with, or None when tracing is off."""
+    setting = polar_log_setting()
+    if not setting or setting in ("0", "off"):
+        return None
+    lowered = setting.lower()
+    level = "trace" if "trace" in lowered else "debug" if "debug" in lowered else "info"
+    return Tracer(level, "now" in lowered)
 
 
 def polar_log() -> Any:

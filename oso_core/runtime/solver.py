@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import time
-from contextvars import ContextVar
 from typing import Any, Callable, Optional
 
 import oso_core.exceptions as exc
@@ -13,9 +12,10 @@ from ..expression import Expression, Pattern
 from ..predicate import Predicate
 from ..variable import Variable
 from .errors import EvalError, runtime_error
+from .async_context import ASYNC_AWAITER
 from .knowledge import KnowledgeBase
 from .operations import add_constraint, free_vars, undo
-from .tracing import tracer_from_env
+from .polar_log import tracer_from_env
 from .terms import SERIALS, UNBOUND, RestList, Var, deref, render_term
 
 DEFAULT_TIMEOUT_MS = 30_000
@@ -244,10 +244,6 @@ def negated(c: Expression) -> Expression:
 
 _MAX_DEPTH = max_depth()
 
-# Async queries (runtime/async_bridge.py): in the context an async call's engine greenlet runs in,
-# a function giving the awaiter of a query created there (None if not in that greenlet after all).
-# Everywhere else it is unset, and creating a query pays this one lookup.
-ASYNC_AWAITER: ContextVar[Optional[Callable[[], Any]]] = ContextVar("oso_core_async_awaiter", default=None)
 _async_awaiter = ASYNC_AWAITER.get
 
 

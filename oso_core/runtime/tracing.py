@@ -30,6 +30,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ..exceptions import OsoError
 from .terms import UNBOUND, Var, deref
 
 # os.environ.get costs about 1 µs, too much for every decision; the underlying mapping is read
@@ -47,25 +48,10 @@ def polar_log_setting() -> str | None:
     return os.environ.get("POLAR_LOG")
 
 
-def tracer_from_env() -> Observer | None:
-    setting = polar_log_setting()
-    if not setting or setting in ("0", "off"):
-        return None
-    lowered = setting.lower()
-    level = "trace" if "trace" in lowered else "debug" if "debug" in lowered else "info"
-    from .polar_log import Tracer  # only when tracing: `import oso_core` does not build it
-    return Tracer(level, "now" in lowered)
-
-
 def traces_goals() -> bool:
     """Does `POLAR_LOG` ask for TRACE, whose goal lines need an instrumented snapshot?"""
     setting = polar_log_setting()
     return bool(setting) and "trace" in setting.lower()
-
-
-def traced_kb(kb: Any) -> Any:
-    """The snapshot a query should run on: `kb`, or its instrumented copy under TRACE."""
-    return instrumented_kb(kb) if traces_goals() else kb
 
 
 # Observers -----------------------------------------------------------------------------------
@@ -200,13 +186,25 @@ def detach(q: Any, observer: Observer) -> None:
         q.tracer = rest[0] if len(rest) == 1 else Observers(rest)
 
 
+# The debugger a `debug(...)` goal attaches when the query runs without one. The debugger is a
+# tool (oso_core.tooling.debugger), above the runtime: the tooling layer plugs its factory in
+# here (oso_core/tool_plugins.py) so the runtime never imports it.
+_on_demand_debugger: Callable[[], Observer] | None = None
+
+
+def set_on_demand_debugger(factory: Callable[[], Observer] | None) -> None:
+    """Install the factory of the debugger `debug(...)` attaches on demand (None removes it)."""
+    global _on_demand_debugger
+    _on_demand_debugger = factory
+
+
 def breakpoint_hit(q: Any, args: list, span: Any, env: list | None, names: list | None) -> None:
     """A `debug(...)` goal ran: stop in the query's debugger, attaching one (on stdin) if needed."""
     observer = q.tracer
     if observer is None or not observer.handles_breakpoints:
-        from ..tooling.debugger import Debugger
-        observer = Debugger()
-        observer.attached_on_demand = True
+        if _on_demand_debugger is None:
+            raise OsoError("debug() needs a debugger and none is installed (import oso_core.tool_plugins)")
+        observer = _on_demand_debugger()
         attach(q, observer)
     q.tracer.breakpoint(q, args, span, env, names)
 
@@ -348,36 +346,3 @@ def observed_lookup(get: Callable, node: Any) -> Callable:
             obs.lookup(q, text, value)
         return value
     return read
-
-
-_INSTRUMENTED = "oso_core.runtime.tracing.instrumented"
-
-
-def instrumented_kb(kb: Any) -> Any:
-    """The same policy and registrations as `kb`, compiled with goal and lookup hooks.
-
-    Made once per snapshot (kept in `kb.derived`), so explaining or step-debugging never touches
-    the snapshot decisions run on.
-    """
-    if getattr(kb, "instrumented", False):
-        return kb
-    cached = kb.derived.get(_INSTRUMENTED)
-    if cached is None:
-        cached = kb.derived[_INSTRUMENTED] = _instrumented_class()(kb.program, kb.host)
-    return cached
-
-
-_INSTRUMENTED_CLASS: Any = None
-
-
-def _instrumented_class() -> type:
-    global _INSTRUMENTED_CLASS
-    if _INSTRUMENTED_CLASS is None:
-        from .knowledge import KnowledgeBase
-
-        class InstrumentedKnowledgeBase(KnowledgeBase):
-            """A snapshot whose compiled goals and lookups report to `q.tracer`."""
-            instrumented = True
-
-        _INSTRUMENTED_CLASS = InstrumentedKnowledgeBase
-    return _INSTRUMENTED_CLASS

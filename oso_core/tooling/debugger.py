@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from ..runtime.terms import UNBOUND, Var, deref
-from ..runtime.tracing import GoalInfo, Observer, detach, display_term, instrumented_kb
+from ..runtime.knowledge import instrumented_kb
+from ..runtime.tracing import GoalInfo, Observer, detach, display_term
 
 PROMPT = "debug> "
 

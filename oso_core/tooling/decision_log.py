@@ -35,7 +35,8 @@ from ..exceptions import StackOverflowError
 from ..runtime.driver import NEEDS_CONVERSION, prepare_predicate, public_error, run_query
 from ..runtime.errors import STACK_OVERFLOW, EvalError
 from ..runtime.solver import Query, check_unhandled_partials
-from ..runtime.tracing import Observer, attach, traced_kb
+from ..runtime.knowledge import traced_kb
+from ..runtime.tracing import Observer, attach
 from ..variable import Variable
 
 if TYPE_CHECKING:

@@ -38,7 +38,8 @@ from ..runtime.driver import (
 )
 from ..runtime.errors import STACK_OVERFLOW, EvalError
 from ..runtime.solver import Query, check_unhandled_partials
-from ..runtime.tracing import GoalInfo, Observer, display_term, instrumented_kb
+from ..runtime.knowledge import instrumented_kb
+from ..runtime.tracing import GoalInfo, Observer, display_term
 
 # Bounds on what one explanation keeps, so a policy looping over big collections stays cheap.
 _MAX_FACTS = 20
