@@ -124,6 +124,8 @@ def build_template(polar: Any, kb: Any, actor: Any, action: Any, cls: type) -> A
         evaluation = evaluate_rule_for_class(kb, "allow", [actor, action, ROW], type_name, 0)
         fields: dict = {}
         evaluation.results = [_parameterize(r, fields) for r in evaluation.results]
+        for definition in evaluation.sets.values():
+            definition.results = [_parameterize(r, fields) for r in definition.results]
         plan = build_plan(evaluation, cls, Schema(polar.host))
     except ValueDependent:
         return VALUE_DEPENDENT
