@@ -230,3 +230,39 @@ def test_concurrent_threads_never_see_each_others_values(session):
         assert len(queries) == 30
         for query in queries:   # run here: the session is not shared between threads
             assert sorted(r.id for r in query.all()) == expected[user_id], user_id
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+async def test_async_sessions_bind_each_actor(tmp_path, scenario):
+    """`authorized_resources_async` over an `AsyncSession` (`Select` statements, whose bound
+    parameters are set with `.params`): repeats for other actors select their own rows."""
+    pytest.importorskip("aiosqlite")
+    pytest.importorskip("greenlet")
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    path = tmp_path / "cache.db"
+    engine = create_engine(f"sqlite:///{path}")
+    Base.metadata.create_all(engine)
+    async_engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        with Session(engine) as session:
+            rows = random_rows(2)
+            for table, model in TABLES:
+                session.add_all(model(**r) for r in rows[table])
+                session.flush()
+            session.commit()
+            sync_oso = make_oso(session, scenario.policy)
+            async with async_sessionmaker(async_engine, expire_on_commit=False)() as async_session:
+                oso = make_oso(async_session, scenario.policy)
+                for _round in range(2):
+                    for user_id in range(1, 7):
+                        for action, type_name in scenario.checks:
+                            model = MODELS[type_name]
+                            got = sorted(r.id for r in await oso.authorized_resources_async(
+                                User(user_id), action, model))
+                            assert got == allowed(sync_oso, session, User(user_id), action, model)
+                assert all(isinstance(e, Template) for e in entries(oso).values())
+    finally:
+        await async_engine.dispose()
+        engine.dispose()
