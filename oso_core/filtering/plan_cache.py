@@ -30,7 +30,7 @@ from ..variable import Variable
 from .builder import build_plan
 from .plan import (And, Compare, Contains, Exists, FilterPlan, In, Not, Or, RecursiveStep,
                    RowSet, Value)
-from .schema import Schema
+from .schema import schema_of
 
 CACHE_KEY = "filter_plan_templates"   # the entry of `KnowledgeBase.derived` holding the cache
 MAX_TEMPLATES = 512                   # per knowledge base; beyond it, plans are built uncached
@@ -126,7 +126,7 @@ def build_template(polar: Any, kb: Any, actor: Any, action: Any, cls: type) -> A
         evaluation.results = [_parameterize(r, fields) for r in evaluation.results]
         for definition in evaluation.sets.values():
             definition.results = [_parameterize(r, fields) for r in definition.results]
-        plan = build_plan(evaluation, cls, Schema(polar.host))
+        plan = build_plan(evaluation, cls, schema_of(kb, polar.host))
     except ValueDependent:
         return VALUE_DEPENDENT
     except Exception:   # noqa: BLE001 - the concrete build reports the policy's own errors
