@@ -20,10 +20,12 @@ marked `VALUE_DEPENDENT` for that key and always built concretely.
 from __future__ import annotations
 
 import threading
+import types
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..expression import Expression
+from ..runtime.async_bridge import await_if_async, is_awaitable
 from ..runtime.partial_eval import ROW
 from ..runtime.partial_template import ACTOR, ValueDependent, evaluate_rule_for_class
 from ..variable import Variable
@@ -74,8 +76,13 @@ class Template:
         out = {}
         for name in self.fields:
             try:
-                value = getattr(actor, name)
+                # Awaited inside an async call, as the policy's own read would be.
+                value = await_if_async(getattr(actor, name))
             except AttributeError:
+                return None
+            if is_awaitable(value):
+                if isinstance(value, types.CoroutineType):
+                    value.close()   # a sync caller: the concrete build reads it again
                 return None
             if type(value) not in BINDABLE or (type(value) is int and not -2**63 <= value < 2**63):
                 return None
