@@ -266,3 +266,30 @@ async def test_async_sessions_bind_each_actor(tmp_path, scenario):
     finally:
         await async_engine.dispose()
         engine.dispose()
+
+
+class NamedUser(User):
+    def __init__(self, id) -> None:
+        super().__init__(id)
+        self.name = f"repo{id}"
+
+
+FIELD_POLICIES = {   # policy -> whether a template serves it (else: built concretely each time)
+    'allow(u: NamedUser, "read", r: Repo) if x = u.id and r.owner_id = x;': True,
+    'allow(u: NamedUser, "read", r: Repo) if r.name = u.name;': True,
+    # A list holding an actor value: no prepared SQL (the list compiles to literals), the plan
+    # is bound instead.
+    'allow(u: NamedUser, "read", r: Repo) if r.owner_id in [u.id, 3];': True,
+    # Arithmetic on the actor's value is evaluated by the solver: value-dependent.
+    'allow(u: NamedUser, "read", r: Repo) if r.owner_id = u.id + 1;': False,
+}
+
+
+@pytest.mark.parametrize("policy", list(FIELD_POLICIES))
+def test_actor_fields_in_other_positions(session, policy):
+    oso = make_oso(session, policy, actors=(NamedUser,))
+    for user_id in (1, 2, 3, 1, 4):
+        user = NamedUser(user_id)
+        assert ids(oso, user, "read", Repo) == allowed(oso, session, user, "read", Repo), user_id
+    (entry,) = entries(oso).values()
+    assert isinstance(entry, Template) is FIELD_POLICIES[policy]
