@@ -224,3 +224,16 @@ def test_a_deferred_fact_constraint_is_checked_once_its_arguments_are_known():
     out = evaluate_rule(kb, "f", [ROW, ANVIL], "Repo")
     assert out.results == [ANVIL]
     assert evaluate_rule(kb, "f", [ROW, ROCKET], "Repo").results == []
+
+
+def test_negated_fact_calls_evaluate_and_partially_evaluate_to_not_fact():
+    p = Polar()
+    p.load_str("declare is_public(Repo); declare is_banned(User);\n"
+               'allow(u, "read", r: Repo) if is_public(r) and not is_banned(u);\n'
+               'hidden(r: Repo) if not is_public(r);')
+    p.attach_facts(MemoryFacts([("is_public", ANVIL), ("is_banned", BOB)]))
+    assert p.query_rule_once("allow", ALICE, "read", ANVIL)
+    assert not p.query_rule_once("allow", BOB, "read", ANVIL)
+    out = evaluate_rule(p._current_kb(), "hidden", [ROW], "Repo")
+    assert [r.args for r in out.results] == [
+        [_isa("_this", "Repo"), Expression("Not", [_fact("is_public", Variable("_this"))])]]
