@@ -237,3 +237,11 @@ def test_negated_fact_calls_evaluate_and_partially_evaluate_to_not_fact():
     out = evaluate_rule(p._current_kb(), "hidden", [ROW], "Repo")
     assert [r.args for r in out.results] == [
         [_isa("_this", "Repo"), Expression("Not", [_fact("is_public", Variable("_this"))])]]
+
+
+
+def test_row_set_descriptions_show_entities_as_oso_cloud_writes_them():
+    p = Polar()
+    p.load_str(FOLDERS)
+    out = evaluate_rule(p._current_kb(), "allow", [ALICE, "read", ROW], "Folder")
+    assert out.sets["allow_1"].description == 'allow(User{"alice"}, "read", _)'
