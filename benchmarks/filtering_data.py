@@ -260,6 +260,23 @@ HAND_SQL = {
 CASES = [("read", "Repo"), ("read", "Issue")]
 
 
+def hand_query(session, action: str, type_name: str, user_id: int = BENCH_USER_ID):
+    """`HAND_SQL` written by hand as an ORM `Query` (what `authorized_query` returns): the
+    floor for building a filter query in Python."""
+    from sqlalchemy import or_, select
+    repo_grant = select(RepoRole.repo_id).where(
+        RepoRole.user_id == user_id, RepoRole.name.in_(REPO_ROLE_NAMES))
+    if type_name == "Repo":
+        org_grant = select(OrgRole.org_id).where(
+            OrgRole.user_id == user_id, OrgRole.name.in_(ORG_ROLE_NAMES))
+        return session.query(Repo).filter(or_(Repo.is_public, Repo.id.in_(repo_grant),
+                                              Repo.org_id.in_(org_grant)))
+    org_repos = select(Repo.id).join(OrgRole, OrgRole.org_id == Repo.org_id).where(
+        OrgRole.user_id == user_id, OrgRole.name.in_(ORG_ROLE_NAMES))
+    return session.query(Issue).filter(or_(Issue.repo_id.in_(repo_grant),
+                                           Issue.repo_id.in_(org_repos)))
+
+
 def hand_ids(conn, action: str, type_name: str, user_id: int = BENCH_USER_ID) -> list:
     """The ids the hand-written SQL selects, sorted."""
     return sorted(conn.execute(text(HAND_SQL[action, type_name]), {"user_id": user_id}).scalars())

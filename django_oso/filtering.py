@@ -25,7 +25,7 @@ from django.db.models import ManyToManyField, ManyToManyRel, Model, Q, QuerySet
 from oso_core.data.adapter.django_adapter import DjangoAdapter, filter_q
 from oso_core.data.adapter.django_adapter import relations_of as _fk_relations_of
 from oso_core.exceptions import PolarRuntimeError
-from oso_core.filtering import build_filter_plan
+from oso_core.filtering.plan_cache import cached_filter_plan
 from oso_core.filtering.plan import (
     And,
     Exists,
@@ -198,7 +198,7 @@ def authorized_q(actor: Any, action: Any, model: type, *, oso: Any = None,
     field-to-field comparisons, relations of every kind, recursive rules)."""
     if oso is None:
         from .oso import Oso as oso
-    plan = build_filter_plan(oso, actor, action, model)
+    plan, _ = cached_filter_plan(oso, actor, action, model)   # docs/data-filtering.md
     return plan_q(plan, using=using or router.db_for_read(model))
 
 

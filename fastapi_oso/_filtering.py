@@ -15,6 +15,8 @@ async def authorized_select(oso: Oso, actor: Any, action: Any, model: type) -> A
     plan needs no session at all; the caller runs the statement on its own.
     """
     from oso_core.data.adapter.sqlalchemy_adapter import build_select
-    from oso_core.filtering import build_filter_plan_async
+    from oso_core.filtering.plan_cache import cached_filter_plan
+    from oso_core.runtime.async_bridge import run_async
 
-    return build_select(await build_filter_plan_async(oso, actor, action, model))
+    plan, _ = await run_async(cached_filter_plan, oso, actor, action, model)
+    return build_select(plan)

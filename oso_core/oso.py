@@ -203,8 +203,16 @@ class Oso(Polar):
         """A query of the adapter's store selecting the `resource_cls` rows the actor may `action`."""
         from .filtering import build_filter_plan
         from .filtering.legacy import data_filter_from_plan
+        from .filtering.plan_cache import cached_filter_plan
         adapter = self._filtering_adapter("authorized_query", resource_cls)
-        plan = build_filter_plan(self, actor, action, resource_cls)
+        if os.environ.get("POLAR_EXPLAIN"):
+            plan = build_filter_plan(self, actor, action, resource_cls)
+        else:
+            # A repeat for an actor of the same class binds its values into a template
+            # (filtering/plan_cache.py; docs/data-filtering.md, "The plan cache").
+            plan, query = cached_filter_plan(self, actor, action, resource_cls, adapter)
+            if query is not None:
+                return query
         if os.environ.get("POLAR_EXPLAIN"):
             print(plan.describe(), file=sys.stderr)
         if hasattr(adapter, "build_query_from_plan"):

@@ -11,7 +11,7 @@ from sqlalchemy.sql import expression as sql
 from oso_core import Oso
 from oso_core.data.adapter.sqlalchemy_compiler import compile_plan
 from oso_core.exceptions import DuplicateClassAliasError, OsoError
-from oso_core.filtering import build_filter_plan
+from oso_core.filtering.plan_cache import cached_filter_plan
 
 from ._orm import install_orm_introspection, mapper_of
 from .compat import iterate_model_classes
@@ -69,7 +69,7 @@ def _authorize(oso: Oso, actor: Any, action: Any, model: Any, alias_related: boo
     if mapper is None or not (isinstance(model, type) or sa.inspect(model).is_aliased_class):
         raise TypeError(f"Expected a model; received: {model}")
     install_orm_introspection(oso)
-    plan = build_filter_plan(oso, actor, action, mapper.class_)
+    plan, _ = cached_filter_plan(oso, actor, action, mapper.class_)   # docs/data-filtering.md
     # Aliased related rows for the session hooks: see `legacy_shape` in `compile_plan`.
     return compile_plan(plan, model, relationships=True, legacy_shape=not alias_related,
                         host=oso.host)

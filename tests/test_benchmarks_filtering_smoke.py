@@ -42,7 +42,7 @@ def test_generated_queries_match_hand_sql_in_one_statement(tiny_run):
     for result in results:
         assert result.statements == 1, result.label
         assert result.rows > 0, result.label   # the measured user must see something
-        assert set(result.values) == {"build", "plan", "all", "ids", "hand"}
+        assert set(result.values) == {"build", "plan", "repeat", "hand_build", "all", "ids", "hand"}
 
 
 def test_hand_sql_matches_the_data_in_python():

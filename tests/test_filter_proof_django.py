@@ -32,6 +32,7 @@ from filter_scenarios import SCENARIOS, User, random_rows
 
 from oso_core import Oso
 from oso_core.data.adapter.django_adapter import DjangoAdapter
+from oso_core.filtering.plan_cache import CACHE_KEY, Template
 
 
 @pytest.fixture(scope="module", params=[("default", 1), ("default", 2), ("pg", 1), ("pg", 2)],
@@ -109,3 +110,8 @@ def test_authorized_rows_equal_allowed_rows(database, scenario):
             assert got == expected, (scenario.name, user_id, action, type_name)
             checked += len(expected)
     assert checked > 0   # the data must let somebody see something
+    # Users 2..6 were served from the plan cache: a template per check, bound per user
+    # (the Django adapter has no prepared form: the bound plan is compiled each time).
+    templates = oso._current_kb().derived[CACHE_KEY]
+    assert len(templates) == len(scenario.checks)
+    assert all(isinstance(t, Template) for t in templates.values())

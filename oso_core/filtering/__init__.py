@@ -11,7 +11,7 @@ from typing import Any
 
 from .builder import build_plan
 from .plan import FilterPlan
-from .schema import Schema
+from .schema import Schema, schema_of
 
 __all__ = ["FilterPlan", "build_filter_plan", "build_filter_plan_async", "build_plan_from_results",
            "build_rule_plan"]
@@ -40,7 +40,7 @@ def build_rule_plan(polar: Any, rule_name: str, args: list, cls: type) -> Filter
         raise UnregisteredClassError(f"Cannot filter {cls!r}: register it with `register_class` first.")
     terms = [ROW if a is ROW_ARGUMENT else a for a in args]
     evaluation = evaluate_rule(kb, rule_name, terms, type_name)
-    return build_plan(evaluation, cls, Schema(polar.host))
+    return build_plan(evaluation, cls, schema_of(kb, polar.host))
 
 
 def build_plan_from_results(host: Any, results: list, cls: type) -> FilterPlan:

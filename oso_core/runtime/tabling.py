@@ -52,6 +52,7 @@ class Tabling:
         self.by_name: dict = {}        # name -> RowSetEntry
         self.active: list = []         # keys of calls being evaluated inline
         self._recursive: Optional[frozenset] = None
+        self.symbol: Optional[Var] = None   # an unbound variable standing for a value (the actor)
 
     # Which calls are tabled -------------------------------------------------------------------
 
@@ -92,8 +93,11 @@ class Tabling:
 
     def _key(self, q: Any, pred: Any, args: list) -> Optional[tuple]:
         position = None
+        symbol = self.symbol
         for i, a in enumerate(args):
             t = deref(a)
+            if symbol is not None and _rooted_at(t, symbol):
+                continue   # the symbolic actor (partial_template) stands for one value
             if row_root(t) is not None:
                 if position is not None:
                     return None   # two partial arguments: not a set of single rows
@@ -105,7 +109,7 @@ class Tabling:
         type_name = term_type(q, deref(args[position]))
         if type_name is None:
             return None
-        frozen = tuple(None if i == position else _freeze(deref(a)) for i, a in enumerate(args))
+        frozen = tuple(None if i == position else _freeze(deref(a), symbol) for i, a in enumerate(args))
         return position, type_name, frozen
 
     # Definitions -------------------------------------------------------------------------------
@@ -193,7 +197,15 @@ def _children(node: Any) -> list:
     return []
 
 
-def _freeze(t: Any) -> Any:
+def _rooted_at(t: Any, v: Var) -> bool:
+    while type(t) is Expression and t.operator == "Dot" and len(t.args) == 2:
+        t = deref(t.args[0])
+    return t is v
+
+
+def _freeze(t: Any, symbol: Optional[Var] = None) -> Any:
+    if symbol is not None and _rooted_at(t, symbol):
+        return ("symbol", _show(t))
     tt = type(t)
     if tt is list:
         return ("list", tuple(_freeze(x) for x in t))

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy import ColumnElement, Select
 from sqlalchemy.orm import Query, Session
+from sqlalchemy.sql import visitors
 
 from oso_core.exceptions import UnsupportedError
 from oso_core.filtering.plan import FilterPlan
+from oso_core.filtering.plan_cache import PARAMETERS_KEY, Parameter, ValueDependent
 
 from .adapter import DataAdapter
 from .sqlalchemy_compiler import compile_plan
@@ -80,6 +82,24 @@ class SqlAlchemyAdapter(DataAdapter):
             return build_select(plan)
         return self.session.query(plan.root.cls).filter(filter_clause(plan))
 
+    def prepare_plan(self, plan: FilterPlan, parameters: dict) -> tuple[type, ColumnElement[bool]]:
+        """The root class and WHERE clause of a template plan (see `oso_core.filtering.plan_cache`), its
+        `Parameter`s compiled to the bound parameters named in `parameters`. Raises
+        `ValueDependent` if a parameter would be compiled other than as a bound value."""
+        clause = compile_plan(plan, parameters=parameters)
+        for element in visitors.iterate(clause):
+            if isinstance(element, sa.BindParameter) and _holds_parameter(element.value):
+                raise ValueDependent("an actor value compiles to a literal")
+        return plan.root.cls, clause
+
+    def build_query_from_prepared(self, prepared: tuple[type, ColumnElement[bool]], values: dict) -> Any:
+        """The query of `prepare_plan`'s clause with the actor's values bound."""
+        root, clause = prepared
+        params = {PARAMETERS_KEY + name: value for name, value in values.items()}
+        if self.statement:
+            return sa.select(root).where(clause).params(params)
+        return self.session.query(root).filter(clause).params(params)
+
     def build_query(self, filter: Any) -> Any:
         """The legacy entry point: a legacy `DataFilter`, converted to a plan first."""
         from oso_core.filtering.legacy import plan_from_data_filter
@@ -126,3 +146,9 @@ def _is_async_session(session: Any) -> bool:
     # No AsyncSession can exist unless its module was imported: plain sessions skip the import.
     module = sys.modules.get("sqlalchemy.ext.asyncio")
     return module is not None and isinstance(session, (module.AsyncSession, module.async_scoped_session))
+
+
+def _holds_parameter(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return any(_holds_parameter(v) for v in value)
+    return type(value) is Parameter

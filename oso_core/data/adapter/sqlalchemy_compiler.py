@@ -42,6 +42,7 @@ from oso_core.filtering.plan import (
     And, Compare, Condition, Contains, Exists, Field, FilterPlan, In, InSet, Not, Or, RecursiveStep,
     Row, RowSet, Value,
 )
+from oso_core.filtering.plan_cache import Parameter, ValueDependent
 
 from .sqlalchemy_atoms import (
     MIRROR, PY_OPS, JsonContains, JsonItemType, compare_columns, compare_value, constant,
@@ -58,10 +59,16 @@ _Parts = list  # [(selectable, ON clause), ...]: the FROM items that join a rela
 
 
 def compile_plan(plan: FilterPlan, entity: Any = None, *, relationships: bool = False,
-                 legacy_shape: bool = False, host: Any = None) -> ColumnElement[bool]:
+                 legacy_shape: bool = False, host: Any = None,
+                 parameters: Optional[dict] = None) -> ColumnElement[bool]:
     """The WHERE clause selecting the rows of `entity` (default: the plan's root class; else a
-    mapped class or alias of it) that satisfy `plan`. See the module for the options."""
-    return _Compiler(plan, entity, relationships, legacy_shape, host).compile()
+    mapped class or alias of it) that satisfy `plan`. See the module for the options.
+    `parameters` maps the name of each `plan_cache.Parameter` of a template plan to the name of
+    the bound parameter it compiles to (a column compared with it; anywhere else it raises
+    `ValueDependent`)."""
+    compiler = _Compiler(plan, entity, relationships, legacy_shape, host)
+    compiler.parameters = parameters
+    return compiler.compile()
 
 
 class _Compiler:
@@ -82,6 +89,7 @@ class _Compiler:
         self.rows: dict[int, RowRef] = {id(plan.root): self.root}
         self.ctes: dict[str, CTE] = {}
         self.in_progress: set[str] = set()
+        self.parameters: Optional[dict] = None
 
     def compile(self) -> ColumnElement[bool]:
         tables = frozenset(self.root.mapper.tables) if self.relationships else frozenset()
@@ -207,7 +215,15 @@ class _Compiler:
             other, other_nullable = self.column(right, scope)
             return compare_columns(op, column, other, negated, nullable or other_nullable,
                                    nil_equals_nil=self.relationships)
-        return compare_value(op, column, plain(right.value), negated, nullable)
+        value = right.value
+        if type(value) is Parameter:
+            return compare_value(op, column, self.bound_parameter(value), negated, nullable)
+        return compare_value(op, column, plain(value), negated, nullable)
+
+    def bound_parameter(self, p: Parameter) -> Any:
+        if self.parameters is None or p.name not in self.parameters:
+            raise ValueDependent(f"no bound parameter for {p!r}")
+        return sa.bindparam(self.parameters[p.name])
 
     def identity_compare(self, op: str, left: Field, right: Any, scope: Scope,
                          negated: bool) -> ColumnElement[bool]:
