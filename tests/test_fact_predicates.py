@@ -245,3 +245,16 @@ def test_row_set_descriptions_show_entities_as_oso_cloud_writes_them():
     p.load_str(FOLDERS)
     out = evaluate_rule(p._current_kb(), "allow", [ALICE, "read", ROW], "Folder")
     assert out.sets["allow_1"].description == 'allow(User{"alice"}, "read", _)'
+
+
+class _BrokenFacts:
+    def match(self, predicate, pattern):
+        raise OSError("database is down")
+
+
+def test_a_failing_fact_source_is_a_typed_error_never_an_allow():
+    from oso_core.exceptions import PolarRuntimeError
+    p = github([])
+    p.attach_facts(_BrokenFacts())
+    with pytest.raises(PolarRuntimeError, match="fact source failed to match has_relation: OSError: database is down"):
+        p.query_rule_once("allow", ALICE, "read", ANVIL)

@@ -18,6 +18,8 @@ A call first runs the rules (if any), then asks the query's facts (`kb.fact_sour
   the same entity type it also gets `Isa(var, Pattern(Type))`, so recursive calls through it
   are tabled (`InSet`) like calls on the row. A call whose arguments are all values is looked up.
   Once every argument of a deferred `Fact` constraint has a value, `fact_holds` checks it.
+
+A failure of the fact source is a `PolarRuntimeError` naming the predicate.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, Iterator, Optional
 
 from ..expression import Expression, Pattern
 from ..values import Value
+from .errors import runtime_error
 from .operations import add_constraint, undo, unify
 from .predicates import CompiledPredicate
 from .terms import Var, deref
@@ -71,7 +74,7 @@ def solve_facts(q: Any, pred: FactPredicate, args: list) -> Iterator[None]:
     if any(p is NO_MATCH for p in pattern):
         return
     trail = q.trail
-    for row in source.match(pred.name, pattern):
+    for row in _match(source, pred.name, pattern):
         mark = len(trail)
         if all(p is not None or unify(q, a, x) for a, p, x in zip(args, pattern, row)):
             yield
@@ -89,9 +92,17 @@ def fact_holds(q: Any, c: Expression) -> bool:
     pattern = [fact_arg(q, a) for a in args]
     if any(p is NO_MATCH for p in pattern):
         return False
-    for _ in source.match(c.args[0], pattern):
+    for _ in _match(source, c.args[0], pattern):
         return True
     return False
+
+
+def _match(source: Any, name: str, pattern: list) -> Iterator[tuple]:
+    """The source's facts; its failure is a typed error (a decision never allows on it)."""
+    try:
+        yield from source.match(name, pattern)
+    except Exception as e:   # any failure of the source (a database error, a bug) is the same
+        raise runtime_error(f"The fact source failed to match {name}: {type(e).__name__}: {e}") from e
 
 
 def fact_arg(q: Any, a: Any) -> Any:
