@@ -60,6 +60,7 @@ class Host:
         self.relation_provider: Optional[Callable[[type], dict]] = None   # set_relation_provider
         # Reads declared Relation fields; the facade installs the data-filtering layer's fetch.
         self.relation_fetcher: Optional[RelationFetcher] = None
+        self.fact_source: Any = None   # stored facts for fact predicates (Polar.attach_facts)
         self.get_field = self._default_get_field
 
     # Registration ----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 from pathlib import Path
-from typing import Any, AsyncIterator, Generator, Iterable, Optional, Union
+from typing import Any, AsyncIterator, Generator, Iterable, Optional, Sequence, Union
 
 import oso_core.exceptions as exc
 from .exceptions import InlineQueryFailedError, PolarRuntimeError
@@ -16,8 +16,10 @@ from .predicate import Predicate
 from .variable import Variable
 from .runtime.driver import NEEDS_CONVERSION, first_solution, prepare_predicate, prepare_term, run_query
 from .runtime.async_bridge import iterate_async, run_async
+from .runtime.fact_source import FactSource
 from .runtime.knowledge import KnowledgeBase
 from .runtime.knowledge import traced_kb
+from .runtime.memory_facts import ChainedFacts, MemoryFacts
 from .tool_hooks import tool
 
 MULTIPLE_LOAD_MESSAGE = "Cannot load additional Polar code -- all Polar code must be loaded at the same time."
@@ -155,15 +157,35 @@ class Polar:
                 kb = self._refresh_kb()
         return kb
 
+    # Facts (docs/facts.md) -------------------------------------------------------------------
+
+    def attach_facts(self, source: Optional[FactSource]) -> None:
+        """Answer the policy's fact predicates (`declare`) from `source` (any `FactSource`,
+        e.g. `MemoryFacts` or the fact store); None detaches it."""
+        with self._load_lock:
+            self.host.fact_source = source
+            self._kb = self._kb.with_facts(source)
+
+    def fact_signatures(self) -> dict[str, list[tuple[str, ...]]]:
+        """The loaded policy's fact predicates: name -> the argument-type tuples it accepts
+        (several `declare`s of one name form a union)."""
+        return {name: list(sigs) for name, sigs in self._current_kb().fact_signatures.items()}
+
     # Querying --------------------------------------------------------------------------------
 
     def query(self, query: Any, *, bindings: Optional[dict] = None,
-              accept_expression: bool = False, debug: Any = False) -> Generator[dict, None, None]:
+              accept_expression: bool = False, debug: Any = False,
+              context_facts: Optional[Iterable[Sequence[Any]]] = None) -> Generator[dict, None, None]:
         """Each result of a query (Polar text or a Predicate), lazily.
 
         `debug=True` (or a `oso_core.tooling.debugger.Debugger`) runs the query in the debugger,
-        stopped before its first step; see docs/debugging.md. Results are the same."""
-        kb = traced_kb(self._current_kb())
+        stopped before its first step; see docs/debugging.md. Results are the same.
+        `context_facts`: facts `(predicate, *args)` that hold for this query only, in addition
+        to the attached fact source (docs/facts.md)."""
+        kb = self._current_kb()
+        if context_facts:
+            kb = kb.with_facts(ChainedFacts(kb.fact_source, MemoryFacts(context_facts)))
+        kb = traced_kb(kb)
         debugger = None
         if debug:
             kb, debugger = tool("debugger")(kb, debug)

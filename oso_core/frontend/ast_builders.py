@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from .source import Source, Span
-from .syntax import (CallTerm, Declaration, DictTerm, InlineQuery, ListTerm, Name, Node, Op, Param,
+from .syntax import (CallTerm, Declaration, DictTerm, FactDeclaration, InlineQuery, ListTerm, Name, Node, Op, Param,
                      PatternTerm, ResourceBlock, Rule, RuleType, ShorthandRule, Sym, Value)
 from .tokenizer import TID, Tokens
 
@@ -81,6 +81,11 @@ def make_builders(tokens: Tokens, opcalls: set, duplicate_key: Callable[[str, in
     def rule_type(a: list, b: int, e: int) -> RuleType:
         name, params, span = a[1]
         return RuleType(name, params, span)
+
+    @builder
+    def fact_declaration(a: list, b: int, e: int) -> FactDeclaration:
+        name, params, _ = a[1]
+        return FactDeclaration(tv[a[0]], name, params, Span(source, b, e))
 
     @builder
     def inline_query(a: list, b: int, e: int) -> InlineQuery:

@@ -244,7 +244,7 @@ def _follows_open_paren(span: Span) -> bool:
     return i >= 0 and text[i] == "("
 
 
-def report_rule_facts(facts: RuleFacts, diagnostics: Diagnostics) -> None:
+def report_rule_facts(facts: RuleFacts, diagnostics: Diagnostics, entity_types: Iterable[str] = ()) -> None:
     """Record one rule's singleton variables (errors) and unknown specializers (warnings), by
     position, then its ambiguous `and`/`or` warnings, in legacy's order.
 
@@ -256,6 +256,8 @@ def report_rule_facts(facts: RuleFacts, diagnostics: Diagnostics) -> None:
         singles.sort(key=lambda entry: entry[0].span.start if entry[0].span is not None else -1)
         for node, is_rest in singles:
             if isinstance(node, PatternTerm):
+                if node.tag in entity_types:
+                    continue
                 message = f"Unknown specializer {node.tag}"
                 hint = _MISSPELLINGS.get(node.tag or "")
                 if hint is not None:

@@ -26,7 +26,7 @@ from .resource_blocks import BlockRegistry, check_structure, generated_rule_call
 from .rewrite import Gensym, LegacyRewriter, LegacyRule, hoist_head
 from .rule_types import RuleTypeChecker, TypeEntry, as_rule, default_type_entries
 from .source import Source
-from .syntax import InlineQuery, ResourceBlock, Rule, RuleType
+from .syntax import FactDeclaration, InlineQuery, PatternTerm, ResourceBlock, Rule, RuleType, Sym
 
 __all__ = ["Program", "LoadedFiles", "load_program", "diagnose_program"]
 
@@ -44,18 +44,22 @@ class Program:
     * `actors`: classes with an `actor` block (members of the `Actor` union, and of `Resource`);
       `resources`: classes with an `actor` or `resource` block (members of `Resource`).
     * `warnings`: warning texts, without the `[warning] ` prefix, in legacy's order.
+    * `fact_signatures`: fact predicate name -> its declared argument-type tuples (one per
+      `declare`, in source order; several form a union).
     """
 
-    __slots__ = ("rules", "rule_types", "inline_queries", "actors", "resources", "warnings")
+    __slots__ = ("rules", "rule_types", "inline_queries", "actors", "resources", "warnings", "fact_signatures")
 
     def __init__(self, rules: list[Rule], rule_types: dict[str, list[RuleType]], inline_queries: list[InlineQuery],
-                 actors: tuple[str, ...], resources: tuple[str, ...], warnings: list[str]) -> None:
+                 actors: tuple[str, ...], resources: tuple[str, ...], warnings: list[str],
+                 fact_signatures: Optional[dict[str, list[tuple[str, ...]]]] = None) -> None:
         self.rules = rules
         self.rule_types = rule_types
         self.inline_queries = inline_queries
         self.actors = actors
         self.resources = resources
         self.warnings = warnings
+        self.fact_signatures = fact_signatures if fact_signatures is not None else {}
 
 
 class LoadedFiles:
@@ -150,6 +154,8 @@ class _Load:
         self.declared_types: list[tuple[RuleType, Rule]] = []
         self.inline_queries: list[InlineQuery] = []
         self.blocks = BlockRegistry(host)
+        self.fact_signatures: dict[str, list[tuple[str, ...]]] = {}
+        self.entity_types: set[str] = set()
 
     def run(self, sources: Iterable[Source]) -> Program:
         for source in sources:
@@ -174,7 +180,7 @@ class _Load:
         error = checker.validate(legacy_rules, types)
         if error is not None:
             self.diagnostics.error(error)
-        for error in undefined_rule_calls(legacy_rules, rule_names):
+        for error in undefined_rule_calls(legacy_rules, rule_names | set(self.fact_signatures)):
             self.diagnostics.error(error)
 
         if IGNORE_NO_ALLOW_WARNING_ENV not in os.environ:
@@ -193,6 +199,7 @@ class _Load:
             actors=tuple(self.blocks.actors),
             resources=tuple(self.blocks.resources),
             warnings=self.diagnostics.warnings(),
+            fact_signatures=self.fact_signatures,
         )
 
     def _source(self, source: Source) -> None:
@@ -203,11 +210,17 @@ class _Load:
         except (ParserError, ValidationError) as error:
             self.diagnostics.error(error, unrecoverable=True)
             return
+        # Declarations first, so this source's rules may use their types as specializers.
+        for item in items:
+            if type(item) is FactDeclaration:
+                self._fact_declaration(item)
         for item in items:
             if type(item) is Rule:
                 self._rule(item)
             elif type(item) is RuleType:
                 self._rule_type(item)
+            elif type(item) is FactDeclaration:
+                pass
             elif type(item) is InlineQuery:
                 self.inline_queries.append(item)
             else:
@@ -218,7 +231,7 @@ class _Load:
 
     def _rule(self, rule: Rule) -> None:
         facts = self.scanner.scan(rule)
-        report_rule_facts(facts, self.diagnostics)
+        report_rule_facts(facts, self.diagnostics, self.entity_types)
         # Legacy rewrites every rule now; only the numbering has to happen now (see LegacyRule).
         legacy = LegacyRule(rule, facts.calls, self.gensym.next, facts.head_temporaries > 0)
         self.gensym.next += facts.temporaries
@@ -234,6 +247,30 @@ class _Load:
                 rule_type.span))
         else:
             self.declared_types.append((rule_type, legacy))
+
+    def _fact_declaration(self, decl: FactDeclaration) -> None:
+        """Record `declare name(Type, ...)`; each parameter must be a bare type name."""
+        if decl.keyword != "declare":
+            self.diagnostics.error(validation_error(
+                "InvalidDeclaration", f"Unknown item keyword `{decl.keyword}`: did you mean `declare`?", decl.span))
+            return
+        types = []
+        for p in decl.params:
+            term = p.specializer if p.specializer is not None else p.term
+            name = term.tag if isinstance(term, PatternTerm) and not term.fields else (
+                term.name if isinstance(term, Sym) else None)
+            if name is None:
+                self.diagnostics.error(validation_error(
+                    "InvalidDeclaration",
+                    f"Invalid declaration: {decl}\n\tEach argument of `declare` is a type name, got `{term}`.",
+                    decl.span))
+                return
+            types.append(name)
+        signature = tuple(types)
+        self.entity_types.update(t for t in types if t not in ("String", "Integer", "Boolean"))
+        known = self.fact_signatures.setdefault(decl.name, [])
+        if signature not in known:
+            known.append(signature)
 
     def _stop_if_unrecoverable(self) -> None:
         if self.diagnostics.unrecoverable:

@@ -212,6 +212,25 @@ class RuleType:
         return f"<RuleType {self}>"
 
 
+class FactDeclaration:
+    """`declare name(Type, ...);`: a fact predicate's signature (`keyword` is the leading name,
+    which the loader requires to be `declare`)."""
+
+    __slots__ = ("keyword", "name", "params", "span")
+
+    def __init__(self, keyword: str, name: str, params: list[Param], span: Optional[Span] = None) -> None:
+        self.keyword = keyword
+        self.name = name
+        self.params = params
+        self.span = span
+
+    def __str__(self) -> str:
+        return f"{self.keyword} {self.name}(" + ", ".join(str(p) for p in self.params) + ");"
+
+    def __repr__(self) -> str:
+        return f"<FactDeclaration {self}>"
+
+
 class InlineQuery:
     """`?= term;`"""
 
@@ -282,7 +301,7 @@ class ResourceBlock:
         self.span = span
 
 
-Item = Union[Rule, RuleType, InlineQuery, ResourceBlock]
+Item = Union[Rule, RuleType, FactDeclaration, InlineQuery, ResourceBlock]
 
 
 # Rendering ----------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ class HostInterface(Protocol):
     constants: dict      # name -> value (classes are constants too)
     version: int         # bumped on every registration change
     relation_fetcher: Optional[RelationFetcher]
+    fact_source: Any     # the attached runtime.fact_source.FactSource, or None
 
     def class_name(self, cls: type) -> Optional[str]:
         """The Polar name `cls` is registered under, if any."""

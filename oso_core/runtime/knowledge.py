@@ -7,10 +7,13 @@ Loading swaps the snapshot in whole, so concurrent queries see the old or the ne
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Optional
 
 from ..frontend.syntax import Rule
 from ..data_filtering import Relation
+from .fact_calls import PRIMITIVE_TYPES, FactPredicate
+from .fact_source import FactSource
 from .host_interface import HostInterface
 from .predicates import CompiledPredicate
 from .tracing import traces_goals
@@ -27,8 +30,15 @@ class KnowledgeBase:
         groups: dict[tuple[str, int], list[Rule]] = {}
         for r in rules:
             groups.setdefault((r.name, len(r.params)), []).append(r)
+        # Fact predicates (`declare`): name -> argument-type tuples; their predicates are
+        # `FactPredicate`s, chosen here so ordinary calls pay nothing for facts.
+        self.fact_signatures: dict[str, list[tuple[str, ...]]] = (
+            getattr(program, "fact_signatures", {}) if program is not None else {})
+        self.entity_types = frozenset(
+            t for sigs in self.fact_signatures.values() for sig in sigs for t in sig if t not in PRIMITIVE_TYPES)
+        self.fact_source: Optional[FactSource] = getattr(host, "fact_source", None)
         self.predicates: dict[tuple[str, int], CompiledPredicate] = {
-            key: CompiledPredicate(key[0], key[1], group, self, False) for key, group in groups.items()}
+            key: self._new_predicate(key[0], key[1], group) for key, group in groups.items()}
         actors = tuple(program.actors) if program is not None else ()
         resources = tuple(program.resources) if program is not None else ()
         self.unions: dict[str, tuple[str, ...]] = {"Actor": actors, "Resource": resources}
@@ -46,12 +56,28 @@ class KnowledgeBase:
     def has_rules(self) -> bool:
         return bool(self.rule_names)
 
+    def _new_predicate(self, name: str, arity: int, rules: list) -> CompiledPredicate:
+        sigs = [s for s in self.fact_signatures.get(name, ()) if len(s) == arity]
+        if sigs:
+            return FactPredicate(name, arity, rules, self, sigs)
+        return CompiledPredicate(name, arity, rules, self, not rules and name not in self.rule_names)
+
     def predicate(self, name: str, arity: int) -> CompiledPredicate:
         pred = self.predicates.get((name, arity))
         if pred is None:
-            pred = self.predicates.setdefault(
-                (name, arity), CompiledPredicate(name, arity, [], self, name not in self.rule_names))
+            pred = self.predicates.setdefault((name, arity), self._new_predicate(name, arity, []))
         return pred
+
+    def with_facts(self, source: Optional[FactSource]) -> "KnowledgeBase":
+        """This snapshot answering fact predicates from `source` (e.g. stored facts chained with
+        one request's context facts); compiled predicates are shared."""
+        kb = copy.copy(self)
+        kb.fact_source = source
+        return kb
+
+    def is_entity_type(self, tag: str) -> bool:
+        """`tag` names a fact entity type that is not a registered class."""
+        return tag in self.entity_types and tag not in self.host.types
 
     def lookup_class(self, name: str) -> Optional[type]:
         cls = self.class_cache.get(name)

@@ -133,6 +133,9 @@ def recheck(q: Any, c: Expression) -> bool:
             return True   # still unknown operands: the constraint stays on them
         value = arithmetic(q, op, a, b, None)
         return unify(q, value, args[2])
+    if op == "Fact":
+        from .fact_calls import fact_holds   # fact_calls builds on this module
+        return fact_holds(q, c)
     if op == "InSet" and q.tabling is not None:
         return q.tabling.holds(q, c)
     if op == "Not":

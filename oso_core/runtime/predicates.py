@@ -16,6 +16,8 @@ from typing import Any, Callable, Iterator, Optional
 import oso_core.exceptions as exc
 from ..expression import Expression
 from ..frontend.syntax import PatternTerm, Rule, Sym
+from ..values import Value
+from .entities import value_isa
 from .compiler import CONST, DET, BodyCompiler, CallSite
 from .errors import STACK_OVERFLOW, EvalError, Fail, runtime_error
 from .operations import matches, undo, unify
@@ -192,6 +194,8 @@ class CompiledPredicate:
                 continue
             if mode == 2 and (t is str or t is int or t is float or t is bool):
                 out.append((t, a))
+            elif t is Value:   # entities of different types select different rules
+                out.append((Value, a.type))
             else:
                 out.append(a.__class__)
         return tuple(out)
@@ -253,6 +257,12 @@ class CompiledPredicate:
                 cls = a.__class__
                 if t is Var or t is Expression:
                     fast = False
+                    continue
+                if t is Value:
+                    if not value_isa(q.kb, a, pi.tag):
+                        return None
+                    if pi.nfields:
+                        fast = False
                     continue
                 if pi.spec_kind == "union":
                     count = sum(1 for m in q.union_members(pi.tag) if issubclass(cls, q.host_class(m, None)))
@@ -397,8 +407,8 @@ def _union_multiplicity(q: Any, rule: CompiledRule, args: list) -> int:
     for pi, a in zip(rule.params, args):
         if pi.spec_kind == "union":
             a = deref(a)
-            if type(a) is Var or type(a) is Expression:
-                continue
+            if type(a) is Var or type(a) is Expression or type(a) is Value:
+                continue   # an entity is of one type: one member
             count = sum(1 for m in q.union_members(pi.tag) if isinstance(a, q.host_class(m, None)))
             mult *= max(count, 1)
     return mult

@@ -8,8 +8,10 @@ import time
 from typing import Any, Callable, Optional
 
 import oso_core.exceptions as exc
+from .entities import value_isa
 from ..expression import Expression, Pattern
 from ..predicate import Predicate
+from ..values import Value
 from ..variable import Variable
 from .errors import EvalError, runtime_error
 from .async_context import ASYNC_AWAITER
@@ -104,6 +106,8 @@ class Query:
         return self.kb.unions.get(tag, ())
 
     def isa_class(self, value: Any, tag: str) -> bool:
+        if type(value) is Value:   # a fact entity: its type names the class
+            return value_isa(self.kb, value, tag)
         members = self.kb.unions.get(tag) if tag in ("Actor", "Resource") else None
         if members is not None and tag not in self.kb.constants:
             return any(isinstance(value, self.host_class(m, None)) for m in members)
@@ -115,6 +119,8 @@ class Query:
             return True
         if a in ("Actor", "Resource") or b in ("Actor", "Resource"):
             return True
+        if self.kb.is_entity_type(a) or self.kb.is_entity_type(b):
+            return False   # distinct fact entity types never overlap
         ca = self.host_class(a, None)
         cb = self.host_class(b, None)
         return issubclass(ca, cb) or issubclass(cb, ca)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, Iterator, Optional
 
 from ..expression import Expression
+from ..values import Value
 from .errors import EvalError
 from .operations import add_constraint, free_vars, path_class, typed_path, undo
 from .terms import Var, deref
@@ -142,6 +143,8 @@ def term_type(q: Any, t: Any) -> Optional[str]:
     typed = typed_path(t)
     if typed is None:
         return None
+    if not typed[1] and q.kb.is_entity_type(typed[0]):
+        return typed[0]   # a fact entity: its declared type, no registered class
     try:
         cls = path_class(q, *typed)
     except EvalError:   # no type information: the call unfolds as usual
@@ -210,6 +213,8 @@ def _freeze(t: Any, symbol: Optional[Var] = None) -> Any:
         return ("dict", tuple((k, _freeze(t[k])) for k in sorted(t)))
     if t is None or tt in (str, int, float, bool):
         return (tt.__name__, t)
+    if tt is Value:
+        return ("Value", t.type, t.id)
     return ("object", id(t))
 
 

@@ -19,6 +19,7 @@ from typing import Any, Optional
 from ..expression import Expression, Pattern
 from ..frontend.syntax import render_fields, render_op, render_value
 from ..predicate import Predicate
+from ..values import Value as Entity
 
 
 class _Unbound:
@@ -91,6 +92,8 @@ def render_term(t: Any, names: Optional[dict] = None) -> str:
         return "{" + ", ".join(f"{k}: {render_term(t[k], names)}" for k in sorted(t)) + "}"
     if tt is Var:
         return t.name
+    if tt is Entity:   # a fact entity, as Oso Cloud writes it
+        return f'{t.type}{{"{t.id}"}}'
     if tt is RestList:
         return "[" + ", ".join([render_term(x, names) for x in t.items] + [f"*{render_term(t.rest, names)}"]) + "]"
     if tt is Expression:

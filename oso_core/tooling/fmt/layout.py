@@ -178,6 +178,7 @@ _LAYOUTS = {
     "spec": _colon,
     "rule": _rule,
     "type": _spaced,
+    "declare": _spaced,
     "query": _query,
     "block": _block,
     "decl": _decl,

@@ -100,6 +100,8 @@ class _Parser:
             return Node("type", [self.take(), self.head(), self.take(";")])
         if kind == "?=":
             return Node("query", [self.take(), self.expr(), self.take(";")])
+        if self.peek(1) == NAME and self.peek(2) == "(":   # `declare name(Type, ...);`
+            return Node("declare", [self.take(NAME), self.head(), self.take(";")])
         if self.peek(1) == "(":
             head = self.head()
             if self.peek() == "if":
