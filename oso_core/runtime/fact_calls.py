@@ -17,7 +17,9 @@ A call first runs the rules (if any), then asks the query's facts (`kb.fact_sour
   quantified entity (the SQL compiler joins through it); when every declared signature gives it
   the same entity type it also gets `Isa(var, Pattern(Type))`, so recursive calls through it
   are tabled (`InSet`) like calls on the row. A call whose arguments are all values is looked up.
-  Once every argument of a deferred `Fact` constraint has a value, `fact_holds` checks it.
+  Once every argument of a deferred `Fact` constraint has a value, `fact_holds`
+  (`fact_lookup`, a leaf module so that `operations` can re-check constraints without a cycle)
+  checks it.
 
 A failure of the fact source is a `PolarRuntimeError` naming the predicate.
 """
@@ -27,8 +29,7 @@ from __future__ import annotations
 from typing import Any, Iterator, Optional
 
 from ..expression import Expression, Pattern
-from ..values import Value
-from .errors import runtime_error
+from .fact_lookup import NO_MATCH, fact_arg, fact_holds, match_facts
 from .operations import add_constraint, undo, unify
 from .predicates import CompiledPredicate
 from .terms import Var, deref
@@ -36,7 +37,6 @@ from .terms import Var, deref
 __all__ = ["FactPredicate", "fact_holds", "PRIMITIVE_TYPES", "NO_MATCH"]
 
 PRIMITIVE_TYPES = frozenset(("String", "Integer", "Boolean"))
-NO_MATCH = object()   # a ground argument no stored fact can hold (e.g. a host object without an id)
 
 
 class FactPredicate(CompiledPredicate):
@@ -74,47 +74,11 @@ def solve_facts(q: Any, pred: FactPredicate, args: list) -> Iterator[None]:
     if any(p is NO_MATCH for p in pattern):
         return
     trail = q.trail
-    for row in _match(source, pred.name, pattern):
+    for row in match_facts(source, pred.name, pattern):
         mark = len(trail)
         if all(p is not None or unify(q, a, x) for a, p, x in zip(args, pattern, row)):
             yield
         undo(q, mark)
-
-
-def fact_holds(q: Any, c: Expression) -> bool:
-    """Re-check a deferred `Fact` constraint: true while an argument is still unknown."""
-    args = [deref(a) for a in c.args[1:]]
-    if any(type(a) is Var or type(a) is Expression for a in args):
-        return True
-    source = q.kb.fact_source
-    if source is None:
-        return False
-    pattern = [fact_arg(q, a) for a in args]
-    if any(p is NO_MATCH for p in pattern):
-        return False
-    for _ in _match(source, c.args[0], pattern):
-        return True
-    return False
-
-
-def _match(source: Any, name: str, pattern: list) -> Iterator[tuple]:
-    """The source's facts; its failure is a typed error (a decision never allows on it)."""
-    try:
-        yield from source.match(name, pattern)
-    except Exception as e:   # any failure of the source (a database error, a bug) is the same
-        raise runtime_error(f"The fact source failed to match {name}: {type(e).__name__}: {e}") from e
-
-
-def fact_arg(q: Any, a: Any) -> Any:
-    """A ground argument as stored facts hold it."""
-    t = type(a)
-    if t is Value or t is str or t is int or t is bool:
-        return a
-    name = q.host.class_name(t)
-    ident = getattr(a, "id", None)
-    if name is None or ident is None or isinstance(ident, bool) or not isinstance(ident, (str, int)):
-        return NO_MATCH
-    return Value(name, ident)
 
 
 def _has_isa(v: Var) -> bool:

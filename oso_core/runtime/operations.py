@@ -15,6 +15,7 @@ import oso_core.exceptions as exc
 from ..expression import Expression, Pattern
 from ..predicate import Predicate
 from .errors import Fail, application_error, runtime_error, type_error, unsupported
+from .fact_lookup import fact_holds
 from .host_interface import RelationFetchError
 from .terms import PRIMITIVES, SPECIAL, UNBOUND, RestList, Var, deref, render_term, rust_debug
 
@@ -134,7 +135,6 @@ def recheck(q: Any, c: Expression) -> bool:
         value = arithmetic(q, op, a, b, None)
         return unify(q, value, args[2])
     if op == "Fact":
-        from .fact_calls import fact_holds   # fact_calls builds on this module
         return fact_holds(q, c)
     if op == "InSet" and q.tabling is not None:
         return q.tabling.holds(q, c)
