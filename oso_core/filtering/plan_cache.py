@@ -58,7 +58,18 @@ class Parameter:
     def _observed(self, *_: Any) -> Any:
         raise ValueDependent(f"the plan compares actor.{self.name} with a value")
 
-    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __bool__ = _observed  # type: ignore[assignment]
+    # Equal to itself without raising: Python 3.13's dataclass `__eq__` compares field by field
+    # (earlier versions compared tuples, whose identity shortcut never called this), and the
+    # simplifier must still see that two conditions on one parameter are the same.
+    def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
+        raise ValueDependent(f"the plan compares actor.{self.name} with a value")
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __lt__ = __le__ = __gt__ = __ge__ = __bool__ = _observed  # type: ignore[assignment]
 
 
 @dataclass
