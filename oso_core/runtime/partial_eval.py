@@ -10,7 +10,7 @@ and `sets` holds the definition of each named row set, in the same snapshot form
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import oso_core.exceptions as exc
 from ..expression import Expression, Pattern
@@ -71,8 +71,10 @@ def evaluate_rule(kb: Any, rule_name: str, args: list, type_name: str) -> Partia
     return out
 
 
-def _solutions(kb: Any, tabling: Tabling, origins: dict, snap_origins: dict, rule_name: str,
-               terms: list, position: int, type_name: str) -> list:
+def row_solutions(kb: Any, tabling: Tabling, origins: dict, rule_name: str, terms: list,
+                  position: int, type_name: str) -> Iterator[tuple]:
+    """`(query, row)` at each way `rule_name(terms)` holds, with the term at `position` replaced
+    by an unbound row of `type_name`; read the row's constraints before resuming."""
     q = Query(kb, partial=True)
     q.tabling = tabling
     q.origins = origins
@@ -82,10 +84,14 @@ def _solutions(kb: Any, tabling: Tabling, origins: dict, snap_origins: dict, rul
     args = list(terms)
     args[position] = row
     pred = kb.predicate(rule_name, len(args))
-    found = []
     for _ in pred.solve_untabled(q, [deref(a) for a in args], None):
-        found.append(snapshot(q, row, origins, snap_origins))
-    return found
+        yield q, row
+
+
+def _solutions(kb: Any, tabling: Tabling, origins: dict, snap_origins: dict, rule_name: str,
+               terms: list, position: int, type_name: str) -> list:
+    return [snapshot(q, row, origins, snap_origins)
+            for q, row in row_solutions(kb, tabling, origins, rule_name, terms, position, type_name)]
 
 
 def snapshot(q: Query, row: Var, origins: dict, snap_origins: dict) -> Any:

@@ -20,8 +20,7 @@ from typing import Any
 
 from ..expression import Expression, Pattern
 from .driver import to_term
-from .operations import add_constraint
-from .partial_eval import ROW, PartialEvaluation, SetDefinition, _copy
+from .partial_eval import ROW, PartialEvaluation, SetDefinition, _copy, row_solutions
 from .solver import Query, check_unhandled_partials, constraint_component
 from .tabling import Tabling
 from .terms import Var, deref
@@ -67,17 +66,8 @@ def evaluate_rule_for_class(kb: Any, rule_name: str, args: list, type_name: str,
 
 def _solutions(kb: Any, tabling: Tabling, rule_name: str, terms: list, position: int,
                type_name: str, actor_var: Var, actor: Any) -> list:
-    q = Query(kb, partial=True)
-    q.tabling = tabling
-    q.origins = {}
-    row = Var("_this")
-    row.aliased = True
-    add_constraint(q, Expression("Isa", [row, Pattern(type_name, {})]))
-    args = list(terms)
-    args[position] = row
-    pred = kb.predicate(rule_name, len(args))
     found = []
-    for _ in pred.solve_untabled(q, [deref(a) for a in args], None):
+    for q, row in row_solutions(kb, tabling, {}, rule_name, terms, position, type_name):
         snap = _snapshot(q, row, actor_var, actor)
         if snap is not None:
             found.append(snap)
