@@ -34,7 +34,8 @@ class Query:
     """One evaluation: trail, counters and the snapshot it runs against."""
 
     __slots__ = ("kb", "host", "trail", "calls", "depth", "max_depth", "started", "timeout_ms",
-                 "partial", "counter", "tracer", "constrained", "built", "tabling", "origins", "awaiter")
+                 "partial", "counter", "tracer", "constrained", "built", "tabling", "origins", "awaiter",
+                 "current_unix_time")
 
     def __init__(self, kb: KnowledgeBase, partial: bool = False) -> None:
         self.kb = kb
@@ -52,6 +53,7 @@ class Query:
         self.built: Optional[dict] = None   # id -> (instance, `new` text) for messages
         self.tabling: Any = None             # data filtering: recursive calls become row sets
         self.origins: Optional[dict] = None  # data filtering: id(constraint) -> (it, source span)
+        self.current_unix_time: Optional[int] = None  # `@current_unix_time`, read on first use
         # Async mode (runtime/async_bridge.py): a function awaiting a host value if it is
         # awaitable, for a query created inside an async call; None for a synchronous query.
         awaiter = _async_awaiter()
