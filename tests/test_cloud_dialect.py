@@ -338,3 +338,32 @@ def test_legacy_only_syntax_is_refused_in_the_cloud_dialect(src, what):
 
 def test_the_same_legacy_text_still_loads_in_the_legacy_dialect():
     Polar().load_str("f(x) if x == 1 + 2; allow(_, _, _);")
+
+
+def test_not_negates_calls_only():
+    p = cloud('actor User {} resource Doc {}\n'
+              'allow(_u: User, "read", d: Doc) if is_open(d) and not (is_locked(d));', dialect="cloud",
+              facts=[("is_open", Value("Doc", "1")), ("is_open", Value("Doc", "2")), ("is_locked", Value("Doc", "2"))])
+    assert p.query_rule_once("allow", U("a"), "read", Value("Doc", "1"))
+    assert not p.query_rule_once("allow", U("a"), "read", Value("Doc", "2"))
+    with pytest.raises(exceptions.ParserError, match="`not` negates a fact or rule call.*line 1, column 14"):
+        Polar().load_str("f(x) if not (x = 1);", dialect="cloud")
+
+
+def test_matches_types_an_unbound_variable_before_the_fact_call():
+    now = int(time.time())
+    p = cloud('actor User {} resource Doc {}\n'
+              'allow(u: User, "read", d: Doc) if t matches Integer and has_expiry(u, d, t) and t > @current_unix_time;',
+              facts=[("has_expiry", U("a"), Value("Doc", "1"), now + 60), ("has_expiry", U("b"), Value("Doc", "1"), "x")])
+    assert p.fact_signatures()["has_expiry"] == [("User", "Doc", "Integer")]
+    assert p.query_rule_once("allow", U("a"), "read", Value("Doc", "1"))
+    assert not p.query_rule_once("allow", U("b"), "read", Value("Doc", "1"))
+
+
+def test_partial_evaluation_of_a_cloud_policy_gives_fact_constraints():
+    from oso_core.runtime.partial_eval import ROW, evaluate_rule
+    p = cloud()
+    results = [str(r) for r in evaluate_rule(p._current_kb(), "allow", [U("alice"), "read", ROW], "Repo").results]
+    assert any("Fact, ['has_relation', Variable('_this'), 'parent'" in r and "Pattern(Org" in r
+               and "'member'" in r for r in results)
+    assert any("Fact, ['is_public', Variable('_this')]" in r for r in results)

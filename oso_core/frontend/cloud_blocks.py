@@ -229,7 +229,10 @@ class _Desugar:
         related = Sym(f"related_{self.related}", leaf.span)
         step = CallTerm("has_relation", [Sym("resource", leaf.span), Value(relation.value, relation.span), related],
                         None, leaf.span)
-        return Op("And", [step, self.term(related_type, related_info, leaf.term, related)], leaf.span)
+        # The relation's declared type types the related entity (and, partially evaluated,
+        # tells the SQL compiler what it joins through).
+        typed = Op("Isa", [related, PatternTerm(related_type, {}, relation.span)], leaf.span)
+        return Op("And", [step, typed, self.term(related_type, related_info, leaf.term, related)], leaf.span)
 
     def term(self, type_name: str, info: TypeBlock, term: Name, obj: Sym) -> Node:
         """`"term"` read in block `type_name` about `obj`."""

@@ -120,6 +120,21 @@ def make_cloud_builders(tokens: Tokens, opcalls: set, errors: ParseErrors) -> di
 
     h["rescall_args"] = call_args
 
+    legacy_not = h["not_exp"]
+
+    @builder
+    def not_exp(a: list, b: int, e: int) -> Op:
+        # Oso Cloud's `not` negates a fact or rule call (in shorthand bodies also a role,
+        # permission or relation term), not an arbitrary condition.
+        operand = a[1]
+        if type(operand) is Op and operand.op == "And" and operand.args and type(operand.args[0]) is CallTerm \
+                and all(type(x) is Op and x.op == "Isa" for x in operand.args[1:]):
+            pass  # a call with typed variables
+        elif type(operand) not in (CallTerm, ShorthandLeaf):
+            fail(f"`not` negates a fact or rule call in the Oso Cloud dialect, got {operand}",
+                 operand.span.start if operand.span is not None else b)
+        return legacy_not(a, b, e)
+
     # Blocks -------------------------------------------------------------------------------------
 
     def block_of(kw: int, resource: int, extends: list, productions: list, b: int, e: int) -> CloudBlock:
