@@ -15,16 +15,39 @@ Anything else is legacy, exactly as before (a block over an unregistered class s
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Optional
 
 from .source import Source
-from .tokenizer import TID, T_BOOL, T_INT, T_NAME, T_STRING, tokenize
+from .tokenizer import SYMBOL_PATTERN, TID, T_BOOL, T_INT, T_NAME, T_STRING, tokenize
 
 __all__ = ["DIALECTS", "check_dialect", "detect_dialect"]
 
 DIALECTS = ("legacy", "cloud")
 _LBRACE, _RBRACE, _SEMI, _CONST = TID["LBRACE"], TID["RBRACE"], TID["SEMI"], TID["CONST"]
 _LITERALS = (T_STRING, T_INT, T_BOOL)
+# Quick scan for text that may hold a marker (a superset: it ignores comments and strings), so
+# that most legacy policies skip tokenizing; a hit is confirmed on the tokens.
+_BRACED_LITERAL = re.compile(r'\{\s*(?:"(?:[^"\\\n]|\\.)*"|[0-9]+|true|false)\s*\}')
+_CONSTANT = re.compile(rf"@{SYMBOL_PATTERN}")
+_WORDS = ("test", "global", "extends")
+
+
+def _may_be_cloud(text: str) -> bool:
+    if "@" in text and _CONSTANT.search(text) is not None:
+        return True
+    if any(word in text for word in _WORDS):
+        return True
+    find = text.find
+    i = find("{")
+    while i != -1:
+        j = i + 1
+        while j < len(text) and text[j] in " \t\r\n":
+            j += 1
+        if j < len(text) and text[j] in '"0123456789tf' and _BRACED_LITERAL.match(text, i) is not None:
+            return True
+        i = find("{", j)
+    return False
 
 
 def check_dialect(dialect: Optional[str]) -> Optional[str]:
@@ -40,7 +63,7 @@ def detect_dialect(sources: Iterable[Source]) -> str:
 
 
 def _has_cloud_marker(text: str) -> bool:
-    if "{" not in text and "@" not in text:  # every marker has one of them
+    if not _may_be_cloud(text):
         return False
     types, values, _, _ = tokenize(text, cloud=True)
     n = len(types)

@@ -64,6 +64,7 @@ COMMENT_PATTERN = r"#[^\r\n]*"
 TOKEN_PATTERN = rf"{_SYMBOL}|{_NUMBER}|{_STRING}|{_PUNCT}|[^ \t\r\n]"
 _SPLIT_RE = re.compile(rf"({COMMENT_PATTERN}|{TOKEN_PATTERN})")
 # The Oso Cloud dialect also has constants: `@` immediately followed by a symbol.
+SYMBOL_PATTERN = _SYMBOL  # for oso_core/frontend/dialect.py's quick scan
 _CLOUD_SPLIT_RE = re.compile(rf"({COMMENT_PATTERN}|@{_SYMBOL}|{TOKEN_PATTERN})")
 
 # Exact token text -> id (punctuation and reserved words).
