@@ -367,3 +367,54 @@ def test_partial_evaluation_of_a_cloud_policy_gives_fact_constraints():
     assert any("Fact, ['has_relation', Variable('_this'), 'parent'" in r and "Pattern(Org" in r
                and "'member'" in r for r in results)
     assert any("Fact, ['is_public', Variable('_this')]" in r for r in results)
+
+
+FOLDERS = '''
+actor User { }
+resource Repository { roles = ["reader", "maintainer"]; }
+resource Folder {
+  roles = ["reader", "writer"];
+  relations = { repository: Repository, folder: Folder, };
+  "reader" if "reader" on "repository";
+  "writer" if "maintainer" on "repository";
+  role if role on "folder";
+}
+resource File {
+  permissions = ["read", "write"];
+  roles = ["reader", "writer"];
+  relations = { folder: Folder, };
+  role if role on "folder";
+  "read" if "reader";
+  "write" if "writer";
+}
+test "folder roles apply to files" {
+  setup {
+    has_role(User{"alice"}, "reader", Repository{"anvil"});
+    has_relation(Folder{"python"}, "repository", Repository{"anvil"});
+    has_relation(Folder{"tests"}, "folder", Folder{"python"});
+    has_relation(File{"test.py"}, "folder", Folder{"tests"});
+  }
+  assert allow(User{"alice"}, "read", File{"test.py"});
+}
+'''
+
+
+def test_role_if_role_on_relation_inherits_every_role():
+    p = Polar()
+    p.load_str(FOLDERS)  # Oso's "inheriting roles" example, detected as cloud by its test block
+    (test,) = p.policy_tests().tests
+    facts = [f.as_tuple() for f in test.facts]
+    assert next(p.query(test.assertions[0].query, context_facts=facts), None) is not None
+    assert next(p.query('allow(User{"alice"}, "write", File{"test.py"})', context_facts=facts), None) is None
+    roles = sorted(r["bindings"]["r"] for r in p.query('has_role(User{"alice"}, r: String, Folder{"tests"})',
+                                                         context_facts=facts))
+    assert roles == ["reader"]
+
+
+def test_role_variable_only_in_its_own_shorthand_form():
+    with pytest.raises(exceptions.OsoError, match="only the body of"):
+        Polar().load_str('actor User {} resource F { roles = ["r"]; relations = {p: F}; "r" if role on "p"; }',
+                         dialect="cloud")
+    with pytest.raises(exceptions.ParserError, match="Expected 'role' but found 'perm'"):
+        Polar().load_str('actor User {} resource F { roles = ["r"]; relations = {p: F}; perm if perm on "p"; }',
+                         dialect="cloud")

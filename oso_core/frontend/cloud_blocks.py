@@ -15,7 +15,7 @@ from .cloud_syntax import CloudBlock, CloudShorthand, ShorthandLeaf
 from .diagnostics import Diagnostics, validation_error
 from .rule_types import ACTOR_UNION
 from .source import Span
-from .syntax import CallTerm, Declaration, Name, Node, Op, Param, PatternTerm, Rule, Sym, Value
+from .syntax import CallTerm, Declaration, ListTerm, Name, Node, Op, Param, PatternTerm, Rule, Sym, Value
 
 __all__ = ["CloudBlocks", "TypeBlock"]
 
@@ -183,6 +183,8 @@ class _Desugar:
         self.related = 0
 
     def rule(self, shorthand: CloudShorthand) -> Rule:
+        if shorthand.head_is_variable:
+            return self.any_role_rule(shorthand)
         head = shorthand.head
         kind = self.info.kinds.get(head.value)
         if kind not in (ROLE, PERMISSION):
@@ -196,6 +198,24 @@ class _Desugar:
         body = self.body(shorthand.body)
         return Rule(_PREDICATE[kind], params, Op("And", [body], shorthand.span), shorthand.span, True)
 
+    def any_role_rule(self, shorthand: CloudShorthand) -> Rule:
+        """`role if role on "rel";`: each role of this block held on the related entity."""
+        leaf = shorthand.body
+        assert isinstance(leaf, ShorthandLeaf) and leaf.relation is not None
+        span = shorthand.head.span
+        roles = self.info.roles()
+        if self.name == GLOBAL or not roles:
+            raise _BlockError(_error(f"{self._where()}: `role if role on ...;` needs roles declared in the block.",
+                                     span))
+        related, related_type, step = self._related(leaf.relation, leaf.span)
+        role = Sym("role", span)
+        params = [Param(Sym("actor", span), PatternTerm(ACTOR_UNION, {}, span)),
+                  Param(role, PatternTerm("String", {}, span)),
+                  Param(Sym("resource", span), PatternTerm(self.name, {}, span))]
+        goals: list[Node] = [Op("In", [role, ListTerm([Value(r, span) for r in roles], None, span)], span), *step,
+                             CallTerm("has_role", [Sym("actor", span), role, related], None, span)]
+        return Rule("has_role", params, Op("And", goals, shorthand.span), shorthand.span, True)
+
     def _where(self) -> str:
         return "the global block" if self.name == GLOBAL else f"'{self.name}'"
 
@@ -207,6 +227,9 @@ class _Desugar:
         return node  # a rule call, as written
 
     def leaf(self, leaf: ShorthandLeaf) -> Node:
+        if leaf.is_variable:
+            raise _BlockError(_error("`role on \"relation\"` is only the body of `role if role on \"relation\";`.",
+                                     leaf.span))
         if leaf.is_global:
             return self._global(leaf.term)
         if self.name == GLOBAL:
@@ -216,23 +239,27 @@ class _Desugar:
             return self._global(leaf.term)
         if leaf.relation is None:
             return self.term(self.name, self.info, leaf.term, Sym("resource", leaf.span))
-        relation = leaf.relation
+        related, related_type, step = self._related(leaf.relation, leaf.span)
+        term = self.term(related_type, self.blocks.types[related_type], leaf.term, related)
+        return Op("And", [*step, term], leaf.span)
+
+    def _related(self, relation: Name, span: Optional[Span]) -> tuple[Sym, str, list[Node]]:
+        """(the related entity's variable, its type, the goals relating it to `resource`)."""
         if self.info.kinds.get(relation.value) != RELATION:
             raise _BlockError(_error(f"'{self.name}': \"{relation.value}\" after `on` must be a relation of "
                                      f"'{self.name}' (declare it in `relations = {{ ... }};`).", relation.span))
         related_type = self.info.relations[relation.value].value
-        related_info = self.blocks.types.get(related_type)
-        if related_info is None:
+        if related_type not in self.blocks.types:
             raise _BlockError(_error(f"Relation \"{relation.value}\" has type '{related_type}', but no such block "
                                      "exists.", relation.span))
         self.related += 1
-        related = Sym(f"related_{self.related}", leaf.span)
-        step = CallTerm("has_relation", [Sym("resource", leaf.span), Value(relation.value, relation.span), related],
-                        None, leaf.span)
+        related = Sym(f"related_{self.related}", span)
+        step = CallTerm("has_relation", [Sym("resource", span), Value(relation.value, relation.span), related],
+                        None, span)
         # The relation's declared type types the related entity (and, partially evaluated,
         # tells the SQL compiler what it joins through).
-        typed = Op("Isa", [related, PatternTerm(related_type, {}, relation.span)], leaf.span)
-        return Op("And", [step, typed, self.term(related_type, related_info, leaf.term, related)], leaf.span)
+        typed = Op("Isa", [related, PatternTerm(related_type, {}, relation.span)], span)
+        return related, related_type, [step, typed]
 
     def term(self, type_name: str, info: TypeBlock, term: Name, obj: Sym) -> Node:
         """`"term"` read in block `type_name` about `obj`."""

@@ -183,6 +183,21 @@ def make_cloud_builders(tokens: Tokens, opcalls: set, errors: ParseErrors) -> di
         return CloudShorthand(name(a[0]), a[2], Span(source, b, e))
 
     @builder
+    def cloud_var_shorthand(a: list, b: int, e: int) -> CloudShorthand:
+        expect_word(a[0], "role")
+        body = a[2]
+        if type(body) is not ShorthandLeaf or not body.is_variable or body.term.value != tv[a[0]]:
+            fail(f"The body of `{tv[a[0]]} if ...;` is `{tv[a[0]]} on \"relation\"`", body.span.start if body.span else b)
+        return CloudShorthand(name(a[0]), body, Span(source, b, e), True)
+
+    @builder
+    def sh_var_on(a: list, b: int, e: int) -> ShorthandLeaf:
+        expect_word(a[0], "role")
+        if tv[a[1]] != "on":
+            fail(f"Unexpected relation keyword '{tv[a[1]]}'. Did you mean 'on'?", tstarts[a[1]])
+        return ShorthandLeaf(name(a[0]), name(a[2]), False, Span(source, b, e), True)
+
+    @builder
     def sh_term(a: int, b: int, e: int) -> ShorthandLeaf:
         return ShorthandLeaf(name(a), None, False, Span(source, b, e))
 

@@ -28,18 +28,22 @@ class CurrentUnixTime(Node):
 
 
 class ShorthandLeaf(Node):
-    """One term of a shorthand-rule body: `"r"`, `"r" on "relation"` or `global "r"`."""
+    """One term of a shorthand-rule body: `"r"`, `"r" on "relation"` or `global "r"`; with
+    `is_variable`, `role on "relation"` (`term` is then the variable's name)."""
 
-    __slots__ = ("term", "relation", "is_global")
+    __slots__ = ("term", "relation", "is_global", "is_variable")
 
     def __init__(self, term: Name, relation: Optional[Name] = None, is_global: bool = False,
-                 span: Optional[Span] = None) -> None:
+                 span: Optional[Span] = None, is_variable: bool = False) -> None:
         self.term = term
         self.relation = relation
         self.is_global = is_global
+        self.is_variable = is_variable
         self.span = span
 
     def __str__(self) -> str:
+        if self.is_variable:
+            return f'{self.term} on "{self.relation}"'
         if self.is_global:
             return f'global "{self.term}"'
         if self.relation is not None:
@@ -48,14 +52,16 @@ class ShorthandLeaf(Node):
 
 
 class CloudShorthand:
-    """`"head" if BODY;` in a block; BODY is ShorthandLeaf / CallTerm / Op(And, Or, Not) nodes."""
+    """`"head" if BODY;` in a block; BODY is ShorthandLeaf / CallTerm / Op(And, Or, Not) nodes.
+    `head_is_variable`: `role if role on "relation";` (head is the variable's name)."""
 
-    __slots__ = ("head", "body", "span")
+    __slots__ = ("head", "body", "span", "head_is_variable")
 
-    def __init__(self, head: Name, body: Node, span: Optional[Span] = None) -> None:
+    def __init__(self, head: Name, body: Node, span: Optional[Span] = None, head_is_variable: bool = False) -> None:
         self.head = head
         self.body = body
         self.span = span
+        self.head_is_variable = head_is_variable
 
 
 class CloudBlock:
