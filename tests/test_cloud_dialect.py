@@ -418,3 +418,11 @@ def test_role_variable_only_in_its_own_shorthand_form():
     with pytest.raises(exceptions.ParserError, match="Expected 'role' but found 'perm'"):
         Polar().load_str('actor User {} resource F { roles = ["r"]; relations = {p: F}; perm if perm on "p"; }',
                          dialect="cloud")
+
+
+def test_a_host_value_never_has_a_block_type():
+    p = cloud()
+    assert not p.query_rule_once("allow", "alice", "read", ORG("acme"))
+    assert list(p.query('allow(User{"alice"}, "read", "acme")')) == []
+    with pytest.raises(exceptions.UnregisteredClassError):
+        list(p.query("x = 1 and x matches Nope"))  # a misspelt type is still an error

@@ -30,6 +30,10 @@ def max_depth() -> int:
     return max(64, (sys.getrecursionlimit() - 200) // 4)
 
 
+class NoInstances:
+    """The class standing for a fact entity type in host-class checks: nothing is an instance."""
+
+
 class Query:
     """One evaluation: trail, counters and the snapshot it runs against."""
 
@@ -101,6 +105,8 @@ class Query:
     def host_class(self, name: str, span: Any) -> type:
         cls = self.kb.lookup_class(name)
         if cls is None:
+            if self.kb.is_entity_type(name):
+                return NoInstances  # only `Value`s are of a fact entity type, never a host object
             raise EvalError(exc.UnregisteredClassError, name)
         return cls
 
