@@ -249,6 +249,8 @@ def test_policy_tests_of_a_legacy_policy_are_empty():
     (TESTS.replace("assert allow(User{\"alice\"}, action", "assert_not allow(User{\"alice\"}, action"),
      r"Expected 'assert' but found 'assert_not'"),
     (TESTS + 'test fixture base { }', "Fixture `base` is defined twice"),
+    (TESTS + 'test "members read" { }', r'Test "members read" is defined twice\. at line 15, column 1'),
+    (TESTS.replace("action: String", "action: Strin"), r"uses the type `Strin`.*line 13, column 3"),
     (TESTS.replace('has_role(User{"carol"}, "member", Org{"acme"})', 'has_role(x, "member", Org{"acme"})'),
      "A test fact's arguments are values"),
 ])

@@ -18,7 +18,7 @@ from .cloud_syntax import CloudBlock, CurrentUnixTime
 from .diagnostics import Diagnostics
 from .parser import parse_query
 from .policy_test_ast import FactLine, Fixture, PolicyTest, PolicyTestBlocks, SourceSpot
-from .syntax import CallTerm, Op, Param, Rule, Sym
+from .syntax import CallTerm, Op, Param, PatternTerm, Rule, Sym
 
 __all__ = ["CloudLoad", "DEFAULT_ALLOW"]
 
@@ -44,6 +44,8 @@ class CloudLoad:
                 if item.resource is not None:
                     entity_types.add(item.resource.value)
             elif type(item) is PolicyTest:
+                if any(t.name == item.name for t in self.tests.tests):
+                    diagnostics.error(_located(f"Test \"{item.name}\" is defined twice.", item.spot))
                 self.tests.tests.append(item)
             elif type(item) is Fixture:
                 if item.name in self.tests.fixtures:
@@ -85,6 +87,7 @@ class CloudLoad:
         call known predicates."""
         unions = {"Actor": set(self.actors()), "Resource": set(self.resources())}
         known = rule_names | set(signatures)
+        types = set(self.resources()) | {"String", "Integer", "Boolean", "Actor", "Resource"}
         holders: list[tuple[str, list[FactLine], list[str], Optional[SourceSpot]]] = [
             (f"test \"{t.name}\"", t.facts, t.fixtures, t.spot) for t in self.tests.tests]
         holders += [(f"fixture {f.name}", f.facts, f.fixtures, f.spot) for f in self.tests.fixtures.values()]
@@ -106,6 +109,11 @@ class CloudLoad:
                             diagnostics.error(_located(
                                 f"Assertion in test \"{test.name}\" calls `{node.name}`, which no rule, block or "
                                 "declaration defines.", assertion.spot))
+                        elif (isinstance(node, Op) and node.op == "Isa" and isinstance(node.args[1], PatternTerm)
+                              and node.args[1].tag not in types):
+                            diagnostics.error(_located(
+                                f"Assertion in test \"{test.name}\" uses the type `{node.args[1].tag}`, which is "
+                                "neither a primitive type nor declared by a block.", assertion.spot))
 
     @staticmethod
     def uses_current_unix_time(rules: list[Rule]) -> bool:
