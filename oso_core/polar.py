@@ -171,6 +171,17 @@ class Polar:
         (several `declare`s of one name form a union)."""
         return {name: list(sigs) for name, sigs in self._current_kb().fact_signatures.items()}
 
+    def resource_blocks(self) -> dict[str, dict]:
+        """The loaded policy's actor and resource blocks: `{"actors": [actor block types],
+        "blocks": {type: {"roles": [...], "permissions": [...], "relations": {name: type}}}}`
+        (declaration order; every block type, actors included, is in "blocks")."""
+        program = self._program
+        if program is None:
+            return {"actors": [], "blocks": {}}
+        return {"actors": list(program.actors),
+                "blocks": {name: {"roles": list(b["roles"]), "permissions": list(b["permissions"]),
+                                  "relations": dict(b["relations"])} for name, b in program.blocks.items()}}
+
     # Querying --------------------------------------------------------------------------------
 
     def query(self, query: Any, *, bindings: Optional[dict] = None,

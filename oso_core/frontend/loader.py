@@ -46,13 +46,17 @@ class Program:
     * `warnings`: warning texts, without the `[warning] ` prefix, in legacy's order.
     * `fact_signatures`: fact predicate name -> its declared argument-type tuples (one per
       `declare`, in source order; several form a union).
+    * `blocks`: per actor/resource block type, its declared roles, permissions and relations
+      (`BlockRegistry.summary`).
     """
 
-    __slots__ = ("rules", "rule_types", "inline_queries", "actors", "resources", "warnings", "fact_signatures")
+    __slots__ = ("rules", "rule_types", "inline_queries", "actors", "resources", "warnings", "fact_signatures",
+                 "blocks")
 
     def __init__(self, rules: list[Rule], rule_types: dict[str, list[RuleType]], inline_queries: list[InlineQuery],
                  actors: tuple[str, ...], resources: tuple[str, ...], warnings: list[str],
-                 fact_signatures: Optional[dict[str, list[tuple[str, ...]]]] = None) -> None:
+                 fact_signatures: Optional[dict[str, list[tuple[str, ...]]]] = None,
+                 blocks: Optional[dict[str, dict]] = None) -> None:
         self.rules = rules
         self.rule_types = rule_types
         self.inline_queries = inline_queries
@@ -60,6 +64,7 @@ class Program:
         self.resources = resources
         self.warnings = warnings
         self.fact_signatures = fact_signatures if fact_signatures is not None else {}
+        self.blocks = blocks if blocks is not None else {}
 
 
 class LoadedFiles:
@@ -200,6 +205,7 @@ class _Load:
             resources=tuple(self.blocks.resources),
             warnings=self.diagnostics.warnings(),
             fact_signatures=self.fact_signatures,
+            blocks=self.blocks.summary(),
         )
 
     def _source(self, source: Source) -> None:

@@ -1,0 +1,22 @@
+"""The fact store's errors: all are `FactStoreError`, itself an `OsoError`."""
+
+from __future__ import annotations
+
+from ..exceptions import OsoError
+
+
+class FactStoreError(OsoError):
+    """A fact store operation failed (database, schema, hash collision, bad argument)."""
+
+
+class InvalidFactError(FactStoreError):
+    """A fact that the loaded policy does not accept (unknown predicate, arity, argument type, id);
+    nothing of the operation that carried it was written."""
+
+
+class NoPolicyError(FactStoreError):
+    """An operation needs a policy (validation, decisions) and none is loaded in the environment."""
+
+
+class SchemaVersionError(FactStoreError):
+    """The database holds a fact store schema this code cannot use (newer than it knows)."""

@@ -1,0 +1,128 @@
+"""Writing facts: an ordered list of inserts and deletes applied in one transaction.
+
+Consecutive inserts go out as two `executemany` statements (values, then facts), both
+`ON CONFLICT DO NOTHING`, so inserting a fact twice is harmless; each delete is one statement.
+Before values are written, the stored `(type, id)` of every value id they hash to is compared
+with theirs: a mismatch is a hash collision, and the whole transaction is refused.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from sqlalchemy import Connection, Engine, and_, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..values import ValueOfType
+from .errors import FactStoreError
+from .schema import ARG_COLUMNS, arg_id, facts_table, typed_parts, values_table
+
+INSERT, DELETE = "insert", "delete"
+# One operation: (INSERT, predicate, args) with concrete args, or (DELETE, predicate, pattern).
+Operation = tuple[str, str, tuple]
+_LOOKUP_CHUNK = 500  # value ids per `IN (...)` (under every SQLite parameter limit)
+
+
+def apply(engine: Engine, environment: str, operations: Sequence[Operation]) -> None:
+    """Apply `operations` in order, all or nothing."""
+    try:
+        with engine.begin() as conn:
+            i = 0
+            while i < len(operations):
+                kind = operations[i][0]
+                if kind == INSERT:
+                    j = i
+                    while j < len(operations) and operations[j][0] == INSERT:
+                        j += 1
+                    insert_facts(conn, environment, [(op[1], op[2]) for op in operations[i:j]])
+                    i = j
+                else:
+                    conn.execute(delete_statement(environment, operations[i][1], operations[i][2]))
+                    i += 1
+    except SQLAlchemyError as error:
+        raise FactStoreError(f"Writing facts failed (nothing was written): {error}") from error
+
+
+def insert_facts(conn: Connection, environment: str, facts: Sequence[tuple[str, tuple]]) -> None:
+    """Insert validated `(predicate, args)` facts with their values."""
+    values: dict[int, tuple[str, str]] = {}
+    rows = []
+    for predicate, args in facts:
+        row = {"env": environment, "predicate": predicate, "arity": len(args)}
+        for column in ARG_COLUMNS:
+            row[column] = 0
+        for column, arg in zip(ARG_COLUMNS, args):
+            parts = typed_parts(arg)
+            vid = arg_id(arg)
+            known = values.setdefault(vid, parts)
+            if known != parts:
+                raise _collision(vid, known, parts)
+            row[column] = vid
+        rows.append(row)
+    if not rows:
+        return
+    new_values = _unknown_values(conn, values)
+    insert = _insert_for(conn)
+    if new_values:
+        conn.execute(insert(values_table).on_conflict_do_nothing(),
+                     [{"vid": vid, "type": t, "id": i} for vid, (t, i) in new_values.items()])
+    conn.execute(insert(facts_table).on_conflict_do_nothing(), rows)
+
+
+def _unknown_values(conn: Connection, values: dict[int, tuple[str, str]]) -> dict[int, tuple[str, str]]:
+    """The values not stored yet; a stored value with the same id but another (type, id) raises."""
+    missing = dict(values)
+    vids = list(values)
+    for start in range(0, len(vids), _LOOKUP_CHUNK):
+        chunk = vids[start:start + _LOOKUP_CHUNK]
+        query = select(values_table.c.vid, values_table.c.type, values_table.c.id).where(values_table.c.vid.in_(chunk))
+        for vid, type_name, id_text in conn.execute(query):
+            if (type_name, id_text) != values[vid]:
+                raise _collision(vid, (type_name, id_text), values[vid])
+            del missing[vid]
+    return missing
+
+
+def _collision(vid: int, stored: tuple[str, str], new: tuple[str, str]) -> FactStoreError:
+    return FactStoreError(f"Value id collision: {new[0]} {new[1][:40]!r} and {stored[0]} {stored[1][:40]!r} hash to "
+                          f"the same 64-bit id {vid}; nothing was written")
+
+
+def _insert_for(conn: Connection):
+    name = conn.dialect.name
+    if name == "postgresql":
+        return postgresql.insert
+    if name == "sqlite":
+        return sqlite.insert
+    raise FactStoreError(f"The fact store supports SQLite and PostgreSQL, not {name}")
+
+
+def pattern_conditions(environment: str, predicate: str, pattern: Sequence[object], table=facts_table) -> list:
+    """WHERE conditions selecting the facts matching `predicate(*pattern)` (None: any value;
+    ValueOfType: any value of that type, through the values table's type index)."""
+    conditions = [table.c.env == environment, table.c.predicate == predicate, table.c.arity == len(pattern)]
+    for column, arg in zip(ARG_COLUMNS, pattern):
+        if arg is None:
+            continue
+        if isinstance(arg, ValueOfType):
+            of_type = select(values_table.c.vid).where(values_table.c.type == arg.type)
+            conditions.append(table.c[column].in_(of_type))
+        else:
+            conditions.append(table.c[column] == arg_id(arg))
+    return conditions
+
+
+def delete_statement(environment: str, predicate: str, pattern: Sequence[object]):
+    """DELETE of the facts matching the pattern."""
+    return delete(facts_table).where(and_(*pattern_conditions(environment, predicate, pattern)))
+
+
+def clear(engine: Engine, environment: str) -> None:
+    """Delete every fact of `environment` (values stay: other environments may share them)."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(delete(facts_table).where(facts_table.c.env == environment))
+    except SQLAlchemyError as error:
+        raise FactStoreError(f"Clearing the facts of environment {environment!r} failed: {error}") from error
+
