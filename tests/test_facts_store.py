@@ -529,3 +529,43 @@ def test_store_policy_metadata(make_store):
     assert store.get_policy_metadata() == {"resources": {"global": {"roles": [], "permissions": [], "relations": {}}}}
     with pytest.raises(NoPolicyError):
         make_store("empty").get_policy_metadata()
+
+
+# Large batches (PostgreSQL: COPY through temporary tables) ---------------------------------------
+
+@pytest.fixture
+def copy_everything(monkeypatch):
+    """Send every insert through the large-batch path (PostgreSQL COPY)."""
+    from oso_core.facts import writes
+    monkeypatch.setattr(writes, "COPY_THRESHOLD", 1)
+
+
+def test_large_batch_path_stores_hostile_ids_exactly(make_store, copy_everything):
+    store = loaded(make_store)
+    with store.batch() as tx:
+        for i, hostile in enumerate(HOSTILE_IDS):
+            tx.insert(("has_role", Value("User", hostile), hostile, Value("Org", f"o{i}")))
+        tx.insert(("stars", ANVIL, -7))
+        tx.insert(("archived", ANVIL, True))
+    for i, hostile in enumerate(HOSTILE_IDS):
+        user = Value("User", hostile)
+        assert store.get(("has_role", user, None, None)) == [("has_role", user, hostile, Value("Org", f"o{i}"))]
+    assert store.get(("stars", None, None)) == [("stars", ANVIL, -7)]
+    assert store.get(("archived", None, None)) == [("archived", ANVIL, True)]
+    with store.batch() as tx:  # again: every row conflicts, nothing changes, a second COPY in one process
+        tx.insert(("stars", ANVIL, -7))
+        tx.insert(("stars", ROCKET, 1))
+    assert len(store.get(("stars", None, None))) == 2
+
+
+def test_large_batch_path_refuses_collisions_and_writes_nothing(make_store, copy_everything):
+    store = loaded(make_store)
+    with store.engine.begin() as conn:
+        conn.execute(values_table.insert().values(vid=value_id("Repo", "rocket"), type="Repo", id="other"))
+    with pytest.raises(FactStoreError, match="collision"):
+        with store.batch() as tx:
+            tx.insert(("is_public", ANVIL))
+            tx.insert(("is_public", ROCKET))
+    assert every_fact(store) == []
+    with store.engine.connect() as conn:  # the values of the failed batch were not kept either
+        assert conn.execute(select(values_table.c.vid).where(values_table.c.id == "anvil")).all() == []
