@@ -57,8 +57,6 @@ class Decisions:
         _check_value(actor, "actor")
         _check_value(resource, "resource")
         _check_action(action)
-        if not (self._known(actor.type) and self._known(resource.type)):
-            return False
         plan = self._plan(_AUTHORIZE, actor.type, action, resource.type)
         statement = self._statement(plan, context_facts)
         row = self._execute(statement, {ACTOR_PARAM: _vid(actor), RESOURCE_PARAM: _vid(resource)}, "authorize")
@@ -71,8 +69,6 @@ class Decisions:
         _check_action(action)
         if not isinstance(resource_type, str) or not resource_type:
             raise TypeError(f"resource_type must be a non-empty string, got {resource_type!r}")
-        if not (self._known(actor.type) and self._known(resource_type)):
-            return []
         plan = self._plan(_LIST, actor.type, action, resource_type)
         rows = self._execute(self._statement(plan, context_facts), {ACTOR_PARAM: _vid(actor)}, "list")
         return sorted({r[0] for r in rows})
@@ -81,8 +77,6 @@ class Decisions:
         """The sorted actions `actor` may perform on `resource`."""
         _check_value(actor, "actor")
         _check_value(resource, "resource")
-        if not (self._known(actor.type) and self._known(resource.type)):
-            return []
         plan = self._plan(_ACTIONS, actor.type, None, resource.type)
         rows = self._execute(self._statement(plan, context_facts),
                              {ACTOR_PARAM: _vid(actor), RESOURCE_PARAM: _vid(resource)}, "actions")
@@ -94,11 +88,6 @@ class Decisions:
         return QueryBuilder(self, call)
 
     # Plans -----------------------------------------------------------------------------------------
-
-    def _known(self, type_name: str) -> bool:
-        kb = self.kb
-        return (type_name in kb.entity_types or type_name in kb.host.types
-                or type_name in kb.unions.get("Actor", ()) or type_name in kb.unions.get("Resource", ()))
 
     def _plan(self, kind: str, actor_type: str, action: Optional[str], resource_type: str) -> _Plan:
         key = (kind, actor_type, action, resource_type)

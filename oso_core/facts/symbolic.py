@@ -73,6 +73,10 @@ def evaluate(kb: Any, calls: Sequence[tuple], types: dict, symbolic_actor: str |
     holder.aliased = True   # negation must see a ground call recorded on it as a partial change
     source = _AssumingSource(holder)
     kb = kb.with_facts(source)
+    # The symbols' types are entity types even if no declaration names them, as for a concrete
+    # `Value` (whose type checks compare names): a type check of a symbol against another
+    # type then fails instead of asking for a registered class.
+    kb.entity_types = kb.entity_types | {t for t in types.values() if t is not None and t not in kb.host.types}
     tabling = Tabling(kb)
     symbols: dict = {}
     for name, type_name in types.items():
