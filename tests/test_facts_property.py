@@ -4,6 +4,7 @@ policies, on SQLite and PostgreSQL, for every actor and action:
     list(actor, action, T) == sorted({id | authorize(actor, action, T{id})})
                            == the engine's answers (`is_allowed`) over the same facts in memory
     actions(actor, r)      == {a | authorize(actor, a, r)}
+    build_query(allow(actor, a: String, r: T)).evaluate((a, r)) == {(a, r) | authorize(actor, a, r)}
 
 Seeded (`random.Random(seed)`), so a failure names a reproducible case."""
 
@@ -14,6 +15,7 @@ import random
 import pytest
 
 from fixtures.facts_sql import ENGINES, decisions, engine_oso, fact_engine, seed
+from oso_core.facts.query_builder import typed_var
 from oso_core.values import Value
 from test_facts_sql import FOLDERS, GITHUB, LEVELS
 
@@ -118,4 +120,9 @@ def test_list_equals_authorize_equals_engine(kind, name, policy, make_facts, res
                                 allowed_actions.setdefault(r, set()).add(action)
                     for r in universe:
                         assert d.actions(actor, r) == sorted(allowed_actions.get(r, set())), (seed_number, actor, r)
+                    # The query builder's conjunction over two variables gives the same pairs.
+                    action, resource = typed_var("String"), typed_var(type_name)
+                    pairs = d.build_query(("allow", actor, action, resource)).evaluate((action, resource))
+                    expected_pairs = {(a, r.id) for r in universe for a in allowed_actions.get(r, ())}
+                    assert set(pairs) == expected_pairs, (seed_number, actor, type_name)
     assert seen == {True, False}, "the random facts must produce both allows and denies"

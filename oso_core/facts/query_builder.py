@@ -19,7 +19,7 @@ import string
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
-from sqlalchemy import BigInteger, Text, column, func, literal, null, select, true, union, values
+from sqlalchemy import BigInteger, Text, column, func, literal, null, select, union, values
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..expression import Expression
@@ -180,10 +180,7 @@ def _column(scope: Any, bound: Any, constraint: list) -> tuple:
             return None, None, False
         rows = [(arg_id(from_parts(type_name, i)), i) for i in ids]
         table = values(column("vid", BigInteger), column("id", Text), name="ids").data(rows).cte().alias()
-        if scope.froms:   # an explicit cross join: every id with every row of the solution
-            scope.froms[0] = scope.froms[0].join(table, true())
-        else:
-            scope.froms.append(table)
+        scope.froms.append(table)   # joined on TRUE: every id with every row of the solution
         scope.exprs[bound] = table.c.vid
         return table.c.vid, table.c.id, True
     if wanted is not None:
