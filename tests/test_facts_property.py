@@ -4,6 +4,7 @@ policies, on SQLite and PostgreSQL, for every actor and action:
     list(actor, action, T) == sorted({id | authorize(actor, action, T{id})})
                            == the engine's answers (`is_allowed`) over the same facts in memory
     actions(actor, r)      == {a | authorize(actor, a, r)}
+    build_query(allow(actor, a: String, r: T)).evaluate((a, r)) == {(a, r) | authorize(actor, a, r)}
 
 Seeded (`random.Random(seed)`), so a failure names a reproducible case."""
 
@@ -14,6 +15,7 @@ import random
 import pytest
 
 from fixtures.facts_sql import ENGINES, decisions, engine_oso, fact_engine, seed
+from oso_core.facts.query_builder import typed_var
 from oso_core.values import Value
 from test_facts_sql import FOLDERS, GITHUB, LEVELS
 
@@ -32,6 +34,22 @@ allow(u, "read", r: Repo) if is_public(r) or has_role(u, "member", r);
 allow(u, "read", r: Repo) if has_relation(r, "parent", o) and has_role(u, "owner", o);
 allow(u, "write", r: Repo) if allow(u, "read", r) and not is_archived(r) and has_role(u, "member", r);
 allow(u, "audit", r: Repo) if has_relation(r, "parent", o) and not has_role(u, "member", o) and is_public(r);
+"""
+
+# Negated disjunctions, membership in a list, (in)equalities, booleans and integer arguments.
+SINK = """
+declare has_role(User, String, Repo);
+declare is_public(Repo);
+declare is_archived(Repo);
+declare flagged(Repo, Boolean);
+declare stars(Repo, Integer);
+declare quota(User, Integer);
+allow(u, "read", r: Repo) if has_role(u, role, r) and role in ["reader", "writer"];
+allow(_u, "read", r: Repo) if is_public(r) and not (is_archived(r) or flagged(r, true));
+allow(u, "star", r: Repo) if stars(r, n) and quota(u, q) and n != q and n <= q;
+allow(u, "same", r: Repo) if stars(r, n) and quota(u, q) and n == q;
+allow(u, "three", r: Repo) if stars(r, 3) and has_role(u, "writer", r);
+allow(u, "plain", r: Repo) if has_role(u, _, r) and not flagged(r, false) and not is_public(r);
 """
 
 
@@ -53,6 +71,25 @@ def _github_facts(rng: random.Random) -> list:
             facts.append(("is_public", r))
         if rng.random() < 0.3:
             facts.append(("is_archived", r))
+    return facts
+
+
+def _sink_facts(rng: random.Random) -> list:
+    facts = []
+    for r in REPOS:
+        for u in USERS[:4]:
+            if rng.random() < 0.25:
+                facts.append(("has_role", u, rng.choice(["reader", "writer", "guest"]), r))
+        for pred in ("is_public", "is_archived"):
+            if rng.random() < 0.4:
+                facts.append((pred, r))
+        if rng.random() < 0.5:
+            facts.append(("flagged", r, rng.random() < 0.5))
+        if rng.random() < 0.7:
+            facts.append(("stars", r, rng.randint(0, 4)))
+    for u in USERS[:4]:
+        if rng.random() < 0.8:
+            facts.append(("quota", u, rng.randint(0, 4)))
     return facts
 
 
@@ -89,6 +126,7 @@ CASES = [
     ("mixed", MIXED, _github_facts, {"Repo": REPOS}, ["read", "write", "audit", "nope"]),
     ("folders", FOLDERS, _folder_facts, {"Folder": FOLDER_IDS}, ["read", "edit", "nope"]),
     ("levels", LEVELS, _level_facts, {"Repo": REPOS}, ["read", "admin", "nope"]),
+    ("sink", SINK, _sink_facts, {"Repo": REPOS}, ["read", "star", "same", "three", "plain"]),
 ]
 
 
@@ -118,4 +156,9 @@ def test_list_equals_authorize_equals_engine(kind, name, policy, make_facts, res
                                 allowed_actions.setdefault(r, set()).add(action)
                     for r in universe:
                         assert d.actions(actor, r) == sorted(allowed_actions.get(r, set())), (seed_number, actor, r)
+                    # The query builder's conjunction over two variables gives the same pairs.
+                    action, resource = typed_var("String"), typed_var(type_name)
+                    pairs = d.build_query(("allow", actor, action, resource)).evaluate((action, resource))
+                    expected_pairs = {(a, r.id) for r in universe for a in allowed_actions.get(r, ())}
+                    assert set(pairs) == expected_pairs, (seed_number, actor, type_name)
     assert seen == {True, False}, "the random facts must produce both allows and denies"

@@ -315,3 +315,84 @@ def test_decisions_read_indexed_rows_only(engine):
                 assert "Seq Scan on oso_facts" not in text, f"{key}:\n{text}"
             checked += 1
     assert checked == 6
+
+
+# Query builder (oso-cloud client's build_query) --------------------------------------------------
+
+def test_query_builder_shapes_results_like_the_client(engine):
+    from oso_core.facts.query_builder import typed_var
+    seed(engine, GITHUB_FACTS)
+    d = decisions(engine, GITHUB)
+    repo, action, org, user = typed_var("Repo"), typed_var("String"), typed_var("Org"), typed_var("User")
+    assert repo.id.startswith("var_") and len(repo.id) == 11 and repo.id != typed_var("Repo").id
+    assert d.build_query(("allow", U("alice"), "read", repo)).evaluate(repo) == ["anvil", "rocket", "tnt"]
+    assert d.build_query(("allow", U("alice"), action, repo)).evaluate({repo: action}) == {
+        "anvil": ["delete", "push", "read"], "rocket": ["delete", "push", "read"], "tnt": ["read"]}
+    assert d.build_query(("allow", U("alice"), action, repo)).in_(repo, ["anvil", "tnt"]).evaluate((repo, action)) == [
+        ("anvil", "delete"), ("anvil", "push"), ("anvil", "read"), ("tnt", "read")]
+    joined = d.build_query(("allow", U("alice"), "read", repo)).and_(("has_relation", repo, "parent", org))
+    assert joined.evaluate([repo, org]) == [("anvil", "acme"), ("rocket", "acme"), ("tnt", "wile")]
+    assert joined.evaluate({org: repo}) == {"acme": ["anvil", "rocket"], "wile": ["tnt"]}
+    assert d.build_query(("allow", user, "push", R("anvil"))).evaluate(user) == ["alice"]
+    assert d.build_query(("allow", U("alice"), "push", R("anvil"))).evaluate() is True
+    assert d.build_query(("allow", U("bob"), "push", R("anvil"))).evaluate() is False
+    ctx = d.build_query(("allow", U("bob"), "read", repo)).with_context_facts([("is_public", R("zz"))])
+    assert ctx.evaluate(repo) == ["anvil", "rocket", "tnt", "zz"]
+    assert d.build_query(("allow", U("bob"), "read", repo)).evaluate(repo) == ["anvil", "rocket", "tnt"]
+
+
+def test_query_builder_wildcards_ids_and_errors(engine):
+    from oso_core.facts.query_builder import typed_var
+    policy = ('declare is_public(Repo);\nallow(_: User, "read", _: Repo);\n'
+              'allow(_: User, "see", r: Repo) if is_public(r);')
+    seed(engine, [("is_public", R("p"))])
+    d = decisions(engine, policy)
+    repo, action = typed_var("Repo"), typed_var("String")
+    assert d.build_query(("allow", U("a"), "read", repo)).evaluate(repo) == ["*"]
+    assert d.build_query(("allow", U("a"), "read", repo)).in_(repo, ["x", "y"]).evaluate(repo) == ["x", "y"]
+    assert d.build_query(("allow", U("a"), action, repo)).in_(repo, ["p", "q"]).evaluate({repo: action}) == {
+        "p": ["read", "see"], "q": ["read"]}
+    with pytest.raises(FactStoreError, match="abstract type"):
+        typed_var("Actor")
+    q = d.build_query(("allow", U("a"), "read", repo))
+    with pytest.raises(FactStoreError, match="used in the query"):
+        q.in_(typed_var("Repo"), ["1"])
+    with pytest.raises(FactStoreError, match="once"):
+        q.in_(repo, ["1"]).in_(repo, ["2"])
+    with pytest.raises(ValueError):
+        q.evaluate({repo: repo, action: repo})
+    with pytest.raises(TypeError):
+        d.build_query(("allow", U("a"), None, repo))
+
+
+def test_query_builder_is_one_statement_and_refuses_recursion_over_a_variable(engine):
+    from oso_core.facts.query_builder import typed_var
+    seed(engine, [("has_role", U("ann"), "viewer", F("f1")), ("has_relation", F("f2"), "parent", F("f1"))])
+    d = decisions(engine, FOLDERS)
+    folder, user = typed_var("Folder"), typed_var("User")
+    with StatementCounter(engine) as counter:
+        assert d.build_query(("allow", U("ann"), "read", folder)).evaluate(folder) == ["f1", "f2"]
+    assert counter.count == 1
+    assert d.build_query(("allow", U("ann"), "read", F("f2"))).evaluate() is True
+    with pytest.raises(UnsupportedPolicyError):
+        d.build_query(("allow", user, "read", folder)).evaluate((user, folder))
+
+
+def test_unbounded_only_for_the_actors_it_holds_for(engine):
+    policy = """
+declare is_admin(User);
+declare is_public(Repo);
+allow(u: User, "read", _: Repo) if is_admin(u);
+allow(_: User, "read", r: Repo) if is_public(r);
+allow(u: User, _action: String, _: Repo) if is_admin(u);
+"""
+    seed(engine, [("is_admin", U("root")), ("is_public", R("p"))])
+    d = decisions(engine, policy)
+    assert d.list(U("joe"), "read", "Repo") == ["p"]
+    assert d.actions(U("joe"), R("p")) == ["read"]
+    with pytest.raises(UnboundedResultError, match="root"):
+        d.list(U("root"), "read", "Repo")
+    with pytest.raises(UnboundedResultError):
+        d.actions(U("root"), R("p"))
+    assert d.authorize(U("root"), "anything", R("x"))
+    assert not d.authorize(U("joe"), "anything", R("p"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from sqlalchemy import BigInteger, and_, case, cast, exists, false, literal, not_, or_, select, true
+from sqlalchemy import BigInteger, Text, and_, case, cast, exists, false, literal, not_, or_, select, true
 
 from ..expression import Expression, Pattern
 from ..runtime.entities import value_isa
@@ -190,7 +190,7 @@ class Scope:
         condition = and_(true(), *child.where)
         if not child.froms:
             return condition
-        return exists(select(literal(1)).select_from(*child.froms).where(condition))
+        return exists(select(literal(1)).select_from(joined(child.froms)).where(condition))
 
     def _isa(self, term: Any, pattern: Any) -> Any:
         if not isinstance(pattern, Pattern) or pattern.fields or pattern.tag is None:
@@ -211,7 +211,7 @@ class Scope:
         if expr is None:
             return true()    # an existential value with no other condition: some value has the type
         v = self.ctx.values_source().alias()
-        return exists(select(literal(1)).select_from(v).where(v.c.vid == expr, v.c.type.in_(sorted(members))))
+        return exists(select(literal(1)).select_from(v).where(v.c.vid == expr, v.c.type.in_([literal(t, Text) for t in sorted(members)])))
 
     def _compare(self, op: str, left: Any, right: Any) -> Any:
         symbol = _COMPARISONS[op]
@@ -247,6 +247,16 @@ class Scope:
             raise UnsupportedPolicyError(f"The SQL compiler cannot translate {item} in {collection} for an unbound {item}")
         ids = [vid for vid in (_constant_id(x) for x in collection) if vid is not None]
         return expr.in_([literal(i, BigInteger) for i in ids]) if ids else false()
+
+
+def joined(froms: list) -> Any:
+    """The FROM items as one chain of inner joins on TRUE (the conditions stay in WHERE): the
+    same query for the database, and no "cartesian product" warning from SQLAlchemy for items
+    linked only through a parameter or not at all (two independent facts both required)."""
+    result = froms[0]
+    for item in froms[1:]:
+        result = result.join(item, true())
+    return result
 
 
 def _flatten(constraints: list) -> list:
