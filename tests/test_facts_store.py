@@ -13,7 +13,8 @@ from sqlalchemy import event, select, text, update
 from fixtures.databases import postgres_schema, postgres_url
 import fixtures.fact_stores as fact_stores
 from oso_core.exceptions import OsoError, ParserError, PolarRuntimeError
-from oso_core.facts import FactStore, FactStoreError, InvalidFactError, NoPolicyError, SchemaVersionError
+from oso_core.facts import (FactStore, FactStoreError, InvalidFactError, NoPolicyError, SchemaVersionError,
+                            StoreQuery, typed_var)
 from oso_core.facts.metadata import policy_metadata
 from oso_core.facts.schema import SCHEMA_VERSION, meta_table, value_id, values_table
 from oso_core.oso import Oso
@@ -676,3 +677,22 @@ def test_decisions_refuse_nul_ids_and_a_database_failure_raises(make_store):
         conn.execute(text("DROP TABLE oso_facts"))
     with pytest.raises(FactStoreError):
         store.authorize(ALICE, "read", ANVIL)
+
+
+def test_build_query_through_the_store(make_store):
+    store = github_store(make_store)
+    repo, org, user = typed_var("Repo"), typed_var("Org"), typed_var("User")
+    query = store.build_query(("allow", ALICE, "read", repo))
+    assert isinstance(query, StoreQuery)
+    assert query.evaluate(repo) == ["anvil", "rocket"]
+    assert query.in_(repo, ["anvil"]).evaluate(repo) == ["anvil"]
+    assert query.and_(("has_relation", repo, "parent", org)).evaluate((repo, org)) == [("anvil", "acme")]
+    assert store.build_query(("allow", user, "read", ANVIL)).evaluate(user) == ["alice"]
+    assert store.build_query(("allow", BOB, "read", ANVIL)).evaluate() is False
+    with_context = store.build_query(("allow", BOB, "read", repo)).with_context_facts([("has_role", BOB, "member", ACME)])
+    assert with_context.evaluate(repo) == ["anvil", "rocket"]
+    assert store.build_query(("allow", BOB, "read", repo)).evaluate(repo) == ["rocket"]
+    with pytest.raises(InvalidFactError, match="expected has_role"):
+        query.with_context_facts([("has_role", BOB, "member", BOB)])
+    with pytest.raises(NoPolicyError):
+        make_store("empty").build_query(("allow", ALICE, "read", repo))
