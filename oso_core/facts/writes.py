@@ -48,16 +48,23 @@ def apply(engine: Engine, environment: str, operations: Sequence[Operation]) -> 
 def insert_facts(conn: Connection, environment: str, facts: Sequence[tuple[str, tuple]]) -> None:
     """Insert validated `(predicate, args)` facts with their values."""
     values: dict[int, tuple[str, str]] = {}
+    # Arguments repeat across a batch (roles, orgs): hash each distinct one once. The key holds
+    # the class so that True and 1 (equal in Python) stay apart.
+    vid_of: dict[tuple[type, object], int] = {}
     rows = []
     padding = (0,) * len(ARG_COLUMNS)
     for predicate, args in facts:
         vids = []
         for arg in args:
-            parts = typed_parts(arg)
-            vid = value_id(*parts)
-            known = values.setdefault(vid, parts)
-            if known != parts:
-                raise _collision(vid, known, parts)
+            key = (arg.__class__, arg)
+            vid = vid_of.get(key)
+            if vid is None:
+                parts = typed_parts(arg)
+                vid = value_id(*parts)
+                known = values.setdefault(vid, parts)
+                if known != parts:
+                    raise _collision(vid, known, parts)
+                vid_of[key] = vid
             vids.append(vid)
         rows.append((environment, predicate, len(args), *vids, *padding[len(vids):]))
     if not rows:
