@@ -418,3 +418,13 @@ allow(u, "x", r: Repo) if has_role(u, "w", r) and not is_banned(u);
     assert [d.list(U("bob"), a, "Repo") for a in ("write", "own", "x")] == [["b"], [], ["b"]]
     assert d.actions(U("root"), R("a")) == ["own"]
     assert len([k for k in d._plans if k[0] == "list"]) == 3
+
+
+def test_recursion_terminates_on_cyclic_data(engine):
+    seed(engine, [("has_relation", F("a"), "parent", F("b")), ("has_relation", F("b"), "parent", F("a")),
+                  ("has_relation", F("c"), "parent", F("a")), ("has_role", U("ann"), "viewer", F("b"))])
+    d = decisions(engine, FOLDERS)
+    assert [d.authorize(U("ann"), "read", F(f)) for f in "abcd"] == [True, True, True, False]
+    assert not d.authorize(U("bob"), "read", F("a"))
+    assert d.list(U("ann"), "read", "Folder") == ["a", "b", "c"]
+    assert d.list(U("bob"), "read", "Folder") == []
