@@ -13,7 +13,8 @@ from sqlalchemy import event, select, text, update
 from fixtures.databases import postgres_schema, postgres_url
 import fixtures.fact_stores as fact_stores
 from oso_core.exceptions import OsoError, ParserError, PolarRuntimeError
-from oso_core.facts import FactStore, FactStoreError, InvalidFactError, NoPolicyError, SchemaVersionError
+from oso_core.facts import (FactStore, FactStoreError, InvalidFactError, NoPolicyError, SchemaVersionError,
+                            StoreQuery, typed_var)
 from oso_core.facts.metadata import policy_metadata
 from oso_core.facts.schema import SCHEMA_VERSION, meta_table, value_id, values_table
 from oso_core.oso import Oso
@@ -137,6 +138,16 @@ def test_policy_versions_increase_per_environment(make_store):
     assert b.policy(GITHUB, **LEGACY) == 1
     assert a.policy_version == 2 and a.get_policy().endswith("# v2")
     assert make_store("a").policy_version == 2  # a new store on the database reads the newest
+
+
+def test_a_policy_version_is_stored_with_its_file_name(make_store):
+    from oso_core.facts.schema import policies_table
+    store = make_store("named")
+    store.policy(GITHUB, "github.polar", **LEGACY)
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(policies_table.c.env, policies_table.c.version, policies_table.c.filename,
+                                   policies_table.c.src)).all()
+    assert rows == [("named", 1, "github.polar", GITHUB)]
 
 
 def test_a_policy_that_fails_to_load_raises_its_error_and_the_previous_keeps_serving(make_store):
@@ -354,9 +365,8 @@ def test_hostile_ids_are_stored_and_matched_exactly(make_store):
     assert len(every_fact(store)) == len(HOSTILE_IDS)
 
 
-def test_integer_ids_are_strings():
-    store = FactStore()
-    store.policy(GITHUB, **LEGACY)
+def test_integer_ids_are_strings(make_store):
+    store = loaded(make_store)
     store.insert(("is_public", Value("Repo", 7)))
     assert store.get(("is_public", Value("Repo", "7"))) == [("is_public", Value("Repo", "7"))]
 
@@ -423,6 +433,31 @@ def test_match_reads_through_an_index_on_sqlite():
             plan = [str(r[-1]) for r in rows]
             facts_step = [step for step in plan if "oso_facts" in step]
             assert facts_step and all("USING" in step for step in facts_step), plan
+
+
+def test_match_can_read_through_an_index_on_postgresql():
+    from fixtures.databases import postgres_engine
+    engine, drop = postgres_engine()
+    try:
+        store = FactStore(engine)
+        store.policy(GITHUB, **LEGACY)
+        executed: list[tuple] = []
+        event.listen(engine, "before_cursor_execute",
+                     lambda conn, cursor, statement, parameters, context, many: executed.append((statement, parameters)))
+        for pattern in ([None, "admin", ACME], [ALICE, None, None], [None, "admin", None]):
+            store.match("has_role", pattern)
+        recorded = list(executed)
+        assert len(recorded) == 3
+        with engine.connect() as conn:
+            # Tiny tables are scanned whatever the indexes; forbidding scans shows an index serves.
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            for statement, parameters in recorded:
+                plan = " ".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {statement}", parameters))
+                assert "Seq Scan on oso_facts" not in plan, plan
+                assert "Index" in plan, plan
+        store.close()
+    finally:
+        drop()
 
 
 @dataclass
@@ -642,3 +677,22 @@ def test_decisions_refuse_nul_ids_and_a_database_failure_raises(make_store):
         conn.execute(text("DROP TABLE oso_facts"))
     with pytest.raises(FactStoreError):
         store.authorize(ALICE, "read", ANVIL)
+
+
+def test_build_query_through_the_store(make_store):
+    store = github_store(make_store)
+    repo, org, user = typed_var("Repo"), typed_var("Org"), typed_var("User")
+    query = store.build_query(("allow", ALICE, "read", repo))
+    assert isinstance(query, StoreQuery)
+    assert query.evaluate(repo) == ["anvil", "rocket"]
+    assert query.in_(repo, ["anvil"]).evaluate(repo) == ["anvil"]
+    assert query.and_(("has_relation", repo, "parent", org)).evaluate((repo, org)) == [("anvil", "acme")]
+    assert store.build_query(("allow", user, "read", ANVIL)).evaluate(user) == ["alice"]
+    assert store.build_query(("allow", BOB, "read", ANVIL)).evaluate() is False
+    with_context = store.build_query(("allow", BOB, "read", repo)).with_context_facts([("has_role", BOB, "member", ACME)])
+    assert with_context.evaluate(repo) == ["anvil", "rocket"]
+    assert store.build_query(("allow", BOB, "read", repo)).evaluate(repo) == ["rocket"]
+    with pytest.raises(InvalidFactError, match="expected has_role"):
+        query.with_context_facts([("has_role", BOB, "member", BOB)])
+    with pytest.raises(NoPolicyError):
+        make_store("empty").build_query(("allow", ALICE, "read", repo))

@@ -21,6 +21,7 @@ from .database import Database, ensure_schema, open_engine
 from .decisions import Decisions
 from .errors import FactStoreError, InvalidFactError, NoPolicyError
 from .metadata import policy_metadata
+from .store_query import StoreQuery
 from .validation import FactValidator, split_pattern
 
 DEFAULT_ENVIRONMENT = "default"
@@ -133,6 +134,12 @@ class FactStore:
         """The ids of the `resource_type` resources `actor` may `action`, sorted."""
         loaded, facts = self._decision_inputs(context_facts, actor)
         return loaded.decisions.list(actor, action, resource_type, facts)
+
+    def build_query(self, call: tuple) -> StoreQuery:
+        """A query over the policy and the facts, as the oso-cloud client's `build_query`:
+        `store.build_query(("allow", actor, "read", typed_var("Repo"))).evaluate(repo)`."""
+        loaded = self._policy()
+        return StoreQuery(loaded.decisions.build_query(call), loaded.validator)
 
     def _decision_inputs(self, context_facts: Sequence[Sequence[object]], *entities: object) -> tuple[_Loaded, list]:
         loaded = self._policy()
