@@ -396,3 +396,35 @@ allow(u: User, _action: String, _: Repo) if is_admin(u);
         d.actions(U("root"), R("p"))
     assert d.authorize(U("root"), "anything", R("x"))
     assert not d.authorize(U("joe"), "anything", R("p"))
+
+
+def test_a_policy_comparing_the_actor_with_a_constant_shares_one_plan(engine):
+    from oso_core.facts.decisions import Decisions
+    from oso_core.oso import Oso
+    policy = """
+declare has_role(User, String, Repo);
+declare is_banned(User);
+allow(u, "write", r: Repo) if has_role(u, "w", r) and not u = ROOT;
+allow(u, "own", r: Repo) if u = ROOT and has_role(u, "w", r);
+allow(u, "x", r: Repo) if has_role(u, "w", r) and not is_banned(u);
+"""
+    facts = [("has_role", U("root"), "w", R("a")), ("has_role", U("bob"), "w", R("b")), ("is_banned", U("root"))]
+    seed(engine, facts)
+    oso = Oso()
+    oso.register_constant(U("root"), "ROOT")
+    oso.load_str(policy)
+    d = Decisions(engine, "default", oso, 1)
+    assert [d.list(U("root"), a, "Repo") for a in ("write", "own", "x")] == [[], ["a"], []]
+    assert [d.list(U("bob"), a, "Repo") for a in ("write", "own", "x")] == [["b"], [], ["b"]]
+    assert d.actions(U("root"), R("a")) == ["own"]
+    assert len([k for k in d._plans if k[0] == "list"]) == 3
+
+
+def test_recursion_terminates_on_cyclic_data(engine):
+    seed(engine, [("has_relation", F("a"), "parent", F("b")), ("has_relation", F("b"), "parent", F("a")),
+                  ("has_relation", F("c"), "parent", F("a")), ("has_role", U("ann"), "viewer", F("b"))])
+    d = decisions(engine, FOLDERS)
+    assert [d.authorize(U("ann"), "read", F(f)) for f in "abcd"] == [True, True, True, False]
+    assert not d.authorize(U("bob"), "read", F("a"))
+    assert d.list(U("ann"), "read", "Folder") == ["a", "b", "c"]
+    assert d.list(U("bob"), "read", "Folder") == []
