@@ -595,6 +595,14 @@ def test_large_batch_path_stores_hostile_ids_exactly(make_store, copy_everything
     assert len(store.get(("stars", None, None))) == 2
 
 
+def test_large_batch_path_turns_database_errors_into_fact_store_errors(make_store, copy_everything):
+    store = loaded(make_store)
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE oso_facts"))
+    with pytest.raises(FactStoreError, match="nothing was written"):
+        store.insert(("is_public", ANVIL))
+
+
 def test_large_batch_path_refuses_collisions_and_writes_nothing(make_store, copy_everything):
     store = loaded(make_store)
     with store.engine.begin() as conn:
