@@ -428,3 +428,27 @@ def test_recursion_terminates_on_cyclic_data(engine):
     assert not d.authorize(U("bob"), "read", F("a"))
     assert d.list(U("ann"), "read", "Folder") == ["a", "b", "c"]
     assert d.list(U("bob"), "read", "Folder") == []
+
+
+def test_context_facts_travel_as_bind_parameters(engine):
+    seed(engine, GITHUB_FACTS)
+    d = decisions(engine, GITHUB)
+    hostile = "x'); DELETE FROM oso_facts; --"
+    ctx = [("has_role", U(hostile), "member", R(hostile))]
+    with StatementCounter(engine) as counter:
+        assert d.list(U(hostile), "read", "Repo", ctx) == sorted([hostile, "tnt"])
+        assert d.authorize(U(hostile), "read", R(hostile), ctx)
+    assert counter.count == 2 and not any("DELETE" in s for s in counter.statements)
+    assert d.list(U("alice"), "read", "Repo") == ["anvil", "rocket", "tnt"]
+
+
+def test_concurrent_decisions_share_plans(engine):
+    from concurrent.futures import ThreadPoolExecutor
+    seed(engine, GITHUB_FACTS)
+    d = decisions(engine, GITHUB)
+    calls = [(u, a, r) for u in ("alice", "bob", "carol", "nobody") for a in ("read", "push") for r in ("anvil", "tnt")] * 4
+    expected = engine_oso(GITHUB, GITHUB_FACTS)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda c: d.authorize(U(c[0]), c[1], R(c[2])), calls))
+    assert got == [expected.is_allowed(U(u), a, R(r)) for u, a, r in calls]
+    assert len([k for k in d._plans if k[0] == "authorize"]) == 2
