@@ -452,3 +452,32 @@ def test_concurrent_decisions_share_plans(engine):
         got = list(pool.map(lambda c: d.authorize(U(c[0]), c[1], R(c[2])), calls))
     assert got == [expected.is_allowed(U(u), a, R(r)) for u, a, r in calls]
     assert len([k for k in d._plans if k[0] == "authorize"]) == 2
+
+
+def test_a_recursive_rule_that_holds_for_everything_under_a_condition(engine):
+    policy = """
+declare has_role(User, String, Folder);
+declare has_relation(Folder, String, Folder);
+declare has_relation(Doc, String, Folder);
+declare is_admin(User);
+can_view(u: User, f: Folder) if has_role(u, "viewer", f);
+can_view(u: User, _f: Folder) if is_admin(u);
+can_view(u: User, f: Folder) if has_relation(f, "parent", p) and can_view(u, p);
+allow(u: User, "read", f: Folder) if can_view(u, f);
+allow(u: User, "read", d: Doc) if has_relation(d, "folder", f) and can_view(u, f);
+"""
+    facts = [("has_relation", F("b"), "parent", F("a")), ("has_role", U("ann"), "viewer", F("a")),
+             ("has_relation", Value("Doc", "d1"), "folder", F("b")), ("has_relation", Value("Doc", "d2"), "folder", F("z")),
+             ("is_admin", U("root"))]
+    seed(engine, facts)
+    d = decisions(engine, policy)
+    reference = engine_oso(policy, facts)
+    for user in ("ann", "root", "bob"):
+        for resource in (F("a"), F("b"), F("z"), Value("Doc", "d1"), Value("Doc", "d2")):
+            assert d.authorize(U(user), "read", resource) == reference.is_allowed(U(user), "read", resource), (user, resource)
+    assert d.list(U("ann"), "read", "Doc") == ["d1"]
+    assert d.list(U("root"), "read", "Doc") == ["d1", "d2"]      # bounded: docs in some folder
+    assert d.list(U("bob"), "read", "Doc") == []
+    assert d.list(U("ann"), "read", "Folder") == ["a", "b"]
+    with pytest.raises(UnboundedResultError):
+        d.list(U("root"), "read", "Folder")
