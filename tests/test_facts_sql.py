@@ -481,3 +481,12 @@ allow(u: User, "read", d: Doc) if has_relation(d, "folder", f) and can_view(u, f
     assert d.list(U("ann"), "read", "Folder") == ["a", "b"]
     with pytest.raises(UnboundedResultError):
         d.list(U("root"), "read", "Folder")
+
+
+def test_plans_of_a_policy_reading_the_time_are_not_cached(engine):
+    seed(engine, GITHUB_FACTS)
+    d = decisions(engine, GITHUB)
+    d.time_dependent = True    # what a cloud policy using @current_unix_time sets (kb.uses_current_unix_time)
+    assert d.list(U("alice"), "read", "Repo") == ["anvil", "rocket", "tnt"]
+    assert d.authorize(U("bob"), "read", R("anvil"))
+    assert d._plans == {}
