@@ -181,6 +181,7 @@ class Scope:
                     self.exprs[var] = value
                     if not isinstance(other, Variable):
                         self.types[var] = typed_parts(other)[0] if _storable(other) else None
+                        self.exprs[("constant", var)] = other
                     return True
         return False
 
@@ -242,6 +243,8 @@ class Scope:
         return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[symbol]
 
     def _integer(self, term: Any) -> Any:
+        if isinstance(term, Variable) and self.lookup(("constant", term)) is not None:
+            term = self.lookup(("constant", term))   # bound to a constant by `x = 5`
         if isinstance(term, Variable):
             expr = self.lookup(term)
             if expr is None:
