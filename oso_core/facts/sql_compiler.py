@@ -36,6 +36,7 @@ class Context:
         self.env = bindparam("env", environment, type_=Text)
         self.evaluation = evaluation
         self._ctes: dict = {}
+        self._parts: dict = {}
         self._compiling: list = []
         self._ctx_facts = None
         self._ctx_values = None
@@ -129,10 +130,14 @@ class Context:
         return cte
 
     def set_parts(self, name: str) -> tuple:
-        """The set's non-recursive solutions (SELECT vid) and its recursive ones as edges
-        (SELECT src, dst: dst is in the set if src is)."""
+        """The set's non-recursive solutions (SELECT vid), its recursive ones as edges
+        (SELECT src, dst: dst is in the set if src is), and the conditions of its solutions that
+        leave the row unconstrained (while one holds, every value of the type is in the set)."""
+        parts = self._parts.get(name)
+        if parts is not None:
+            return parts
         row_set = self.evaluation.sets[name]
-        base, steps = [], []
+        base, steps, unbounded = [], [], []
         for solution in row_set.solutions:
             own = [c for c in solution.constraints if _is_inset(c, name)]
             if any(_mentions_set(c, name) for c in solution.constraints if not _is_inset(c, name)):
@@ -145,7 +150,11 @@ class Context:
             scope = self.solution_scope(solution, rest)
             if scope is None:
                 continue
-            row = _output(scope, solution.bindings[SET_ROW], row_set.description)
+            bound = solution.bindings[SET_ROW]
+            if not own and isinstance(bound, Variable) and scope.lookup(bound) is None:
+                unbounded.append(scope.condition())
+                continue
+            row = _output(scope, bound, row_set.description)
             if not own:
                 base.append(scope.select(row.label("vid")))
                 continue
@@ -153,10 +162,15 @@ class Context:
             if src is None:
                 raise UnboundedResultError(f"{row_set.description} holds for unbounded values")
             steps.append(scope.select(src.label("src"), row.label("dst")))
-        return base, steps
+        parts = self._parts[name] = (base, steps, or_(*unbounded) if unbounded else None)
+        return parts
+
+    def set_unbounded(self, name: str) -> Any:
+        """The condition under which set `name` holds for every value of its type, or None."""
+        return self.set_parts(name)[2]
 
     def _compile_set(self, name: str) -> Any:
-        base, steps = self.set_parts(name)
+        base, steps, _unbounded = self.set_parts(name)
         anchor = union(*base) if len(base) > 1 else (base[0] if base else _no_rows())
         if not steps:
             return anchor.cte(name)
@@ -168,16 +182,19 @@ class Context:
         """EXISTS: some value of `needed` (SELECT vid) is in set `name`, walking the set's edges
         backwards from those values to a base row. authorize uses this instead of the set's
         CTE: it visits the ancestors of one resource, not everything the actor can reach."""
-        base, steps = self.set_parts(name)
-        if not base:
-            return false()
+        base, steps, unbounded = self.set_parts(name)
         start = union(*needed) if len(needed) > 1 else needed[0]
         back = start.cte(f"{name}_back", recursive=True)
         if steps:
             edges = (union_all(*steps) if len(steps) > 1 else steps[0]).subquery()
             back = back.union(select(edges.c.src).select_from(back.join(edges, edges.c.dst == back.c.vid)))
-        rows = (union_all(*base) if len(base) > 1 else base[0]).subquery()
-        return exists(select(literal(1)).select_from(back.join(rows, rows.c.vid == back.c.vid)))
+        found = false()
+        if base:
+            rows = (union_all(*base) if len(base) > 1 else base[0]).subquery()
+            found = exists(select(literal(1)).select_from(back.join(rows, rows.c.vid == back.c.vid)))
+        if unbounded is not None:   # every value is in the set: a needed value exists
+            found = or_(found, and_(unbounded, exists(select(literal(1)).select_from(back))))
+        return found
 
     # Solutions -----------------------------------------------------------------------------------
 
