@@ -706,3 +706,47 @@ def test_build_query_through_the_store(make_store):
         query.with_context_facts([("has_role", BOB, "member", BOB)])
     with pytest.raises(NoPolicyError):
         make_store("empty").build_query(("allow", ALICE, "read", repo))
+
+
+def test_the_private_in_memory_database_serializes_threads():
+    import threading
+    store = FactStore()
+    store.policy(GITHUB, **LEGACY)
+    problems: list = []
+    stop = threading.Event()
+
+    def write(worker: int) -> None:
+        try:
+            for i in range(60):
+                pair = [("is_public", Value("Repo", f"{worker}-{i}-{side}")) for side in "ab"]
+                with store.batch() as tx:
+                    for fact in pair:
+                        tx.insert(fact)
+                with store.batch() as tx:
+                    for fact in pair:
+                        tx.delete(fact)
+        except Exception as error:  # reported below: any failure of a writer fails the test
+            problems.append(error)
+
+    def read() -> None:
+        try:
+            while not stop.is_set():
+                ids = {f[1].id for f in store.get(("is_public", None))}
+                halves = {i[:-2] for i in ids if {i[:-2] + "-a", i[:-2] + "-b"} - ids}
+                if halves:
+                    problems.append(f"half a batch visible: {sorted(halves)}")
+                store.authorize(ALICE, "read", ANVIL)
+        except Exception as error:
+            problems.append(error)
+
+    writers = [threading.Thread(target=write, args=(n,)) for n in range(3)]
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for t in writers + readers:
+        t.start()
+    for t in writers:
+        t.join()
+    stop.set()
+    for t in readers:
+        t.join()
+    assert problems == []
+    assert store.get(("is_public", None)) == []
