@@ -202,6 +202,16 @@ class Polar:
         """The `test` blocks and fixtures of the loaded cloud-dialect policy (none for legacy)."""
         program = self._program
         return program.policy_tests if program is not None else PolicyTestBlocks()
+    def resource_blocks(self) -> dict[str, dict]:
+        """The loaded policy's actor and resource blocks: `{"actors": [actor block types],
+        "blocks": {type: {"roles": [...], "permissions": [...], "relations": {name: type}}}}`
+        (declaration order; every block type, actors included, is in "blocks")."""
+        program = self._program
+        if program is None:
+            return {"actors": [], "blocks": {}}
+        return {"actors": list(program.actors),
+                "blocks": {name: {"roles": list(b["roles"]), "permissions": list(b["permissions"]),
+                                  "relations": dict(b["relations"])} for name, b in program.blocks.items()}}
 
     # Querying --------------------------------------------------------------------------------
 

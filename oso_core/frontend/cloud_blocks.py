@@ -133,6 +133,17 @@ class CloudBlocks:
         """Every block type (legacy's `Resource` union also holds the actor types)."""
         return tuple(self.types)
 
+    def summary(self) -> dict[str, dict]:
+        """Per block type, then `global` when there is a global block: its declared `roles` and
+        `permissions` (declaration order, inherited ones included) and `relations` (name -> type)."""
+        blocks = list(self.types.items())
+        if self.global_block is not None:
+            blocks.append((GLOBAL, self.global_block))
+        return {name: {"roles": info.roles(),
+                       "permissions": [n for n, k in info.kinds.items() if k == PERMISSION],
+                       "relations": {r: t.value for r, t in info.relations.items()}}
+                for name, info in blocks}
+
     def fact_signatures(self) -> dict[str, list[tuple[str, ...]]]:
         """has_role(A, String, R) per actor type A and type R with roles; has_role(A, String)
         with global roles; has_relation(R, String, T) per relation of R to T."""

@@ -49,17 +49,20 @@ class Program:
     * `fact_signatures`: fact predicate name -> its declared argument-type tuples (one per
       `declare`, in source order; several form a union); in the cloud dialect also the inferred
       ones (docs/cloud-dialect.md).
+    * `blocks`: per actor/resource block type (and `global` in the cloud dialect), its declared
+      roles, permissions and relations (`BlockRegistry.summary` / `CloudBlocks.summary`).
     * `dialect`: "legacy" or "cloud"; `policy_tests`: the cloud dialect's test blocks;
       `uses_current_unix_time`: does some rule read `@current_unix_time`?
       `entity_literal_types`: the types of the entity literals in rules (`User{"root"}`).
     """
 
     __slots__ = ("rules", "rule_types", "inline_queries", "actors", "resources", "warnings", "fact_signatures",
-                 "dialect", "policy_tests", "uses_current_unix_time", "entity_literal_types")
+                 "blocks", "dialect", "policy_tests", "uses_current_unix_time", "entity_literal_types")
 
     def __init__(self, rules: list[Rule], rule_types: dict[str, list[RuleType]], inline_queries: list[InlineQuery],
                  actors: tuple[str, ...], resources: tuple[str, ...], warnings: list[str],
-                 fact_signatures: Optional[dict[str, list[tuple[str, ...]]]] = None) -> None:
+                 fact_signatures: Optional[dict[str, list[tuple[str, ...]]]] = None,
+                 blocks: Optional[dict[str, dict]] = None) -> None:
         self.rules = rules
         self.rule_types = rule_types
         self.inline_queries = inline_queries
@@ -71,6 +74,7 @@ class Program:
         self.policy_tests = PolicyTestBlocks()
         self.uses_current_unix_time = False
         self.entity_literal_types: frozenset[str] = frozenset()
+        self.blocks = blocks if blocks is not None else {}
 
 
 class LoadedFiles:
@@ -228,6 +232,7 @@ class _Load:
             resources=resources,
             warnings=self.diagnostics.warnings(),
             fact_signatures=self.fact_signatures,
+            blocks=cloud.blocks.summary() if cloud is not None else self.blocks.summary(),
         )
         if cloud is not None:
             program.dialect = "cloud"

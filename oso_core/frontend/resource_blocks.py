@@ -182,6 +182,21 @@ class BlockRegistry:
             self.actors[resource] = None
         self.resources[resource] = None
 
+    def summary(self) -> dict[str, dict]:
+        """Per block type, in first-appearance order: its declared `roles` and `permissions`
+        (lists, declaration order) and `relations` (name -> type name)."""
+        result: dict[str, dict] = {}
+        for resource in self.resources:
+            entry: dict = {"roles": [], "permissions": [], "relations": {}}
+            for name, declared in self.declarations.get(resource, {}).items():
+                if declared.kind == RELATION:
+                    assert declared.type is not None
+                    entry["relations"][name] = declared.type.value
+                else:
+                    entry["roles" if declared.kind == ROLE else "permissions"].append(name)
+            result[resource] = entry
+        return result
+
     def has_roles(self) -> bool:
         return any(d.kind == ROLE for ds in self.declarations.values() for d in ds.values())
 
