@@ -398,3 +398,52 @@ def test_ordinary_polar_files_are_not_collected_or_parsed(pytester):
     result = pytester.runpytest_subprocess("-v", *INNER_OPTIONS)
     result.assert_outcomes(passed=1)
     result.stdout.no_fnmatch_line("*.polar*")
+
+
+FAKE_LOADER_CONFTEST = """\
+from pathlib import Path
+
+from oso_core.frontend.policy_test_ast import Assertion, FactLine, PolicyTest, PolicyTestBlocks, SourceSpot
+from oso_core.oso import Oso
+from oso_core.tooling import policy_tests
+from oso_core.values import Value
+
+POLICY = 'declare is_public(Repo);\\nallow(_, "read", r: Repo) if is_public(r);\\n'
+
+
+def load(paths):
+    # Legacy text and hand-built blocks stand in for a cloud policy (tests of the plugin only).
+    name = str(paths[0])
+    if Path(name).name == "broken.polar":
+        raise ValueError("cannot load broken.polar")
+    oso = Oso()
+    oso.register_constant(Value("Repo", "anvil"), "anvil")
+    oso.load_str(POLICY)
+    at = lambda line: SourceSpot(name, line, 3)
+    public = [FactLine("is_public", (Value("Repo", "anvil"),), at(2))]
+    return oso, PolicyTestBlocks([
+        PolicyTest("public", public, [], [Assertion("assert", 'allow(1, "read", anvil)', None, at(3))], at(1)),
+        PolicyTest("private", [], [], [Assertion("assert", 'allow(1, "read", anvil)', None, at(6))], at(5)),
+        PolicyTest("public", public, [], [], at(8)),
+    ], {})
+
+
+policy_tests.load_policy = load
+"""
+
+
+def test_plugin_collects_one_item_per_test_block(pytester):
+    pytester.makeconftest(FAKE_LOADER_CONFTEST)
+    pytester.makefile(".polar", repo='test "public" {}\n', broken='test "x" {}\n', plain="allow(_, _, _);\n")
+    pytester.makepyfile(test_plain="def test_ok():\n    assert True\n")
+    result = pytester.runpytest_subprocess("-v", "--continue-on-collection-errors", *INNER_OPTIONS)
+    result.assert_outcomes(passed=3, failed=1, errors=1)
+    result.stdout.fnmatch_lines_random([
+        "*repo.polar::test[[]public[]] PASSED*",
+        "*repo.polar::test[[]public #2[]] PASSED*",
+        "*repo.polar::test[[]private[]] FAILED*",
+        '*repo.polar:6:3: FAIL test "private": assert allow(1, "read", anvil): expected a result, got none',
+        "*broken.polar: ERROR the policy does not load: ValueError: cannot load broken.polar*",
+    ])
+    result.stdout.no_fnmatch_line("*Traceback*")
+    result.stdout.no_fnmatch_line("*plain.polar*")
