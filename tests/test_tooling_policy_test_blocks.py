@@ -323,7 +323,8 @@ def test_named_polar_files_are_one_policy_found_ones_each_their_own(tmp_path, mo
     (tmp_path / "sub" / "other.polar").write_text('  test "x" {}\n')
     (tmp_path / "sub" / "plain.polar").write_text("allow(_, _, _);\n")
     loads = fake_loader(monkeypatch, {"rules.polar": PolicyTestBlocks(), "other.polar": PolicyTestBlocks()})
-    assert main([str(tmp_path / "rules.polar"), str(tmp_path / "tests.polar"), str(tmp_path / "sub")]) == 0
+    assert main([str(tmp_path / "rules.polar"), str(tmp_path / "tests.polar"), str(tmp_path / "sub"),
+                 str(tmp_path / "rules.polar")]) == 0  # a file named twice is loaded once
     assert loads == [[tmp_path / "rules.polar", tmp_path / "tests.polar"], [tmp_path / "sub" / "other.polar"]]
     assert capsys.readouterr().out.splitlines() == ["0 passed, 0 failed"]
     # Named .polar files without any test block: a usage error, nothing loaded.

@@ -502,7 +502,7 @@ def _policies(paths: list[str], files: list[Path]) -> list[list[Path]]:
     """The policies whose test blocks run: the `.polar` files named on the command line form one
     policy (loaded together, as `oso-cloud test a.polar b.polar` does); each one found in a
     directory is a policy of its own."""
-    named = [f for f in files if f.suffix == ".polar" and f in {Path(p) for p in paths}]
+    named = list(dict.fromkeys(f for f in files if f.suffix == ".polar" and f in {Path(p) for p in paths}))
     found = [[f] for f in files if f.suffix == ".polar" and f not in named]
     return ([named] if named else []) + found
 
