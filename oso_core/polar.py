@@ -9,6 +9,8 @@ from typing import Any, AsyncIterator, Generator, Iterable, Optional, Sequence, 
 
 import oso_core.exceptions as exc
 from .exceptions import InlineQueryFailedError, PolarRuntimeError
+from .frontend.dialect import check_dialect, detect_dialect
+from .frontend.policy_test_ast import PolicyTestBlocks
 from .frontend.source import Source
 from .host import Host, new_host
 from .partial import TypeConstraint
@@ -43,36 +45,48 @@ class Polar:
 
     # Loading ---------------------------------------------------------------------------------
 
-    def load_files(self, filenames: Optional[Iterable[Union[str, Path]]] = None) -> None:
+    # `dialect`: "legacy" (oso 0.27 Polar), "cloud" (Oso Cloud Polar) or None: detected from
+    # the text (oso_core/frontend/dialect.py, docs/cloud-dialect.md).
+
+    def load_files(self, filenames: Optional[Iterable[Union[str, Path]]] = None,
+                   dialect: Optional[str] = None) -> None:
         """Load policy files, all in one load; then check the inline queries."""
+        check_dialect(dialect)
         if not filenames:
             return
-        self._load(read_policy_files(filenames))
+        self._load(read_policy_files(filenames), dialect=dialect)
 
-    def load_file(self, filename: Union[str, Path]) -> None:
+    def load_file(self, filename: Union[str, Path], dialect: Optional[str] = None) -> None:
         """Deprecated: load one file (prints legacy's deprecation notice to stderr)."""
+        check_dialect(dialect)
         print(LOAD_FILE_DEPRECATION, file=sys.stderr)
-        self.load_files([filename])
+        self.load_files([filename], dialect)
 
-    def load_str(self, string: str) -> None:
+    def load_str(self, string: str, dialect: Optional[str] = None) -> None:
         """Load policy text (no file name)."""
-        self._load([Source(string, None)])
+        check_dialect(dialect)
+        self._load([Source(string, None)], dialect=dialect)
 
-    def reload_files(self, filenames: Iterable[Union[str, Path]]) -> None:
+    def reload_files(self, filenames: Iterable[Union[str, Path]], dialect: Optional[str] = None) -> None:
         """Replace the loaded policy with these files atomically.
 
         The new policy is parsed and validated first; queries running meanwhile, and all queries
         if validation fails, keep using the old policy. (Not in legacy oso, where a reload is
         `clear_rules()` followed by `load_files()` and queries in between see no rules.)
         """
-        self._load(read_policy_files(filenames), replace=True)
+        check_dialect(dialect)
+        self._load(read_policy_files(filenames), replace=True, dialect=dialect)
 
-    def reload_str(self, string: str) -> None:
+    def reload_str(self, string: str, dialect: Optional[str] = None) -> None:
         """Replace the loaded policy with this text atomically (see `reload_files`)."""
-        self._load([Source(string, None)], replace=True)
+        check_dialect(dialect)
+        self._load([Source(string, None)], replace=True, dialect=dialect)
 
-    def _load(self, sources: list[Source], replace: bool = False) -> None:
+    def _load(self, sources: list[Source], replace: bool = False, dialect: Optional[str] = None) -> None:
         from .frontend.loader import LoadedFiles, load_program
+
+        if dialect is None:
+            dialect = detect_dialect(sources)
 
         with self._load_lock:
             if replace:
@@ -82,7 +96,7 @@ class Polar:
                     raise PolarRuntimeError(MULTIPLE_LOAD_MESSAGE)
                 files = self._loaded_files
             try:
-                program = load_program(sources, self.host, files)
+                program = load_program(sources, self.host, files, dialect)
             except exc.OsoError as error:
                 print_warnings(getattr(error, "warnings", ()))
                 if not replace:
@@ -171,6 +185,15 @@ class Polar:
         (several `declare`s of one name form a union)."""
         return {name: list(sigs) for name, sigs in self._current_kb().fact_signatures.items()}
 
+    def dialect(self) -> str:
+        """The dialect of the loaded policy ("legacy" when nothing is loaded); queries parse in it."""
+        return self._current_kb().dialect
+
+    def policy_tests(self) -> PolicyTestBlocks:
+        """The `test` blocks and fixtures of the loaded cloud-dialect policy (none for legacy)."""
+        program = self._program
+        return program.policy_tests if program is not None else PolicyTestBlocks()
+
     # Querying --------------------------------------------------------------------------------
 
     def query(self, query: Any, *, bindings: Optional[dict] = None,
@@ -191,7 +214,7 @@ class Polar:
             kb, debugger = tool("debugger")(kb, debug)
         if isinstance(query, str):
             from .frontend.parser import parse_query
-            prepared = prepare_term(kb, parse_query(query))
+            prepared = prepare_term(kb, parse_query(query, kb.dialect == "cloud"))
         elif isinstance(query, Predicate):
             prepared = prepare_predicate(kb, query.name, list(query.args))
         else:

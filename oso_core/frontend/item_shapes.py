@@ -12,20 +12,26 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-__all__ = ["COMPILE_AFTER", "MAX_SHAPES", "Shape", "compile_shape", "item_shapes", "remember_shape", "replay"]
+__all__ = ["COMPILE_AFTER", "MAX_SHAPES", "Shape", "cloud_item_shapes", "compile_shape", "item_shapes",
+           "remember_shape", "replay"]
 
-# (state before the item, the item's token types) -> Shape; shared by all parses.
+# (state before the item, the item's token types) -> Shape; shared by all parses of a dialect
+# (the Oso Cloud dialect's table has other states, so its shapes are kept apart).
 item_shapes: dict[tuple, "Shape"] = {}
+cloud_item_shapes: dict[tuple, "Shape"] = {}
 MAX_SHAPES = 4096
 # Compiling costs about as much as 40 interpreted replays of a typical rule.
 COMPILE_AFTER = 32
 
 
-def remember_shape(key: tuple, program: tuple) -> None:
-    """Record the reductions of an item shape parsed for the first time."""
-    if len(item_shapes) >= MAX_SHAPES:
-        item_shapes.clear()
-    item_shapes[key] = Shape(program)
+def remember_shape(key: tuple, program: tuple, shapes: Optional[dict] = None) -> None:
+    """Record the reductions of an item shape parsed for the first time (in `shapes`, by
+    default the legacy dialect's)."""
+    if shapes is None:
+        shapes = item_shapes
+    if len(shapes) >= MAX_SHAPES:
+        shapes.clear()
+    shapes[key] = Shape(program)
 
 
 class Shape:

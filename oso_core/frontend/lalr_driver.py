@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from .ast_builders import make_builders
-from .item_shapes import COMPILE_AFTER, compile_shape, item_shapes, remember_shape, replay
+from .cloud_builders import make_cloud_builders
+from .item_shapes import COMPILE_AFTER, cloud_item_shapes, compile_shape, item_shapes, remember_shape, replay
 from .parse_errors import VALUE_CHECKS, ParseErrors
 from .parse_table import BUILD, CHECK, Tables, get_tables
 from .source import Source
@@ -26,16 +27,20 @@ __all__ = ["Parse"]
 class Parse:
     """One parse of one source."""
 
-    def __init__(self, source: Source) -> None:
-        self.tokens = Tokens(source)
+    def __init__(self, source: Source, cloud: bool = False) -> None:
+        self.cloud = cloud  # the Oso Cloud dialect (grammar_cloud.lark) instead of legacy
+        self.tokens = Tokens(source, cloud)
         # ids of the operations written in operator-call form, for the kind checks.
         opcalls: set[int] = set()
         self.errors = ParseErrors(self.tokens, opcalls)
-        self.builders = make_builders(self.tokens, opcalls, self.errors.duplicate_key)
+        if cloud:
+            self.builders = make_cloud_builders(self.tokens, opcalls, self.errors)
+        else:
+            self.builders = make_builders(self.tokens, opcalls, self.errors.duplicate_key)
 
     def run(self, start: str) -> Any:
         """Parse the whole source from grammar start symbol `start` ("program" or "query")."""
-        tables = get_tables()
+        tables = get_tables(self.cloud)
         actions = tables.actions
         unit_base = tables.unit_base
         hook_base = tables.hook_base
@@ -53,7 +58,7 @@ class Parse:
         tstarts = tokens.starts
         tends = tokens.ends
         errors = self.errors
-        shapes = item_shapes
+        shapes = cloud_item_shapes if self.cloud else item_shapes
 
         states = [tables.start_states[start]]
         values: list = []  # AST nodes, builder data, or for tokens the token's index
@@ -136,7 +141,7 @@ class Parse:
                 record.append((r, i - record_from))
                 if lhs == item_id:
                     if i == record_to:
-                        remember_shape(record_key, tuple(record))
+                        remember_shape(record_key, tuple(record), shapes)
                     record = None
             if n == 1:  # the most common shape: the value and its start stay in place
                 values[-1] = build(values[-1], starts[-1], tends[i - 1])

@@ -18,6 +18,7 @@ from typing import Iterable, Optional
 
 from ..exceptions import OsoError, ParserError, ValidationError
 from .class_registry import ClassRegistry
+from .cloud_load import CloudLoad
 from .checks import (RuleScanner, missing_has_permission_warning, no_allow_warning, report_rule_facts,
                      undefined_rule_calls)
 from .diagnostics import Diagnostics, validation_error
@@ -26,6 +27,7 @@ from .resource_blocks import BlockRegistry, check_structure, generated_rule_call
 from .rewrite import Gensym, LegacyRewriter, LegacyRule, hoist_head
 from .rule_types import RuleTypeChecker, TypeEntry, as_rule, default_type_entries
 from .source import Source
+from .policy_test_ast import PolicyTestBlocks
 from .syntax import FactDeclaration, InlineQuery, PatternTerm, ResourceBlock, Rule, RuleType, Sym
 
 __all__ = ["Program", "LoadedFiles", "load_program", "diagnose_program"]
@@ -45,10 +47,14 @@ class Program:
       `resources`: classes with an `actor` or `resource` block (members of `Resource`).
     * `warnings`: warning texts, without the `[warning] ` prefix, in legacy's order.
     * `fact_signatures`: fact predicate name -> its declared argument-type tuples (one per
-      `declare`, in source order; several form a union).
+      `declare`, in source order; several form a union); in the cloud dialect also the inferred
+      ones (docs/cloud-dialect.md).
+    * `dialect`: "legacy" or "cloud"; `policy_tests`: the cloud dialect's test blocks;
+      `uses_current_unix_time`: does some rule read `@current_unix_time`?
     """
 
-    __slots__ = ("rules", "rule_types", "inline_queries", "actors", "resources", "warnings", "fact_signatures")
+    __slots__ = ("rules", "rule_types", "inline_queries", "actors", "resources", "warnings", "fact_signatures",
+                 "dialect", "policy_tests", "uses_current_unix_time")
 
     def __init__(self, rules: list[Rule], rule_types: dict[str, list[RuleType]], inline_queries: list[InlineQuery],
                  actors: tuple[str, ...], resources: tuple[str, ...], warnings: list[str],
@@ -60,6 +66,9 @@ class Program:
         self.resources = resources
         self.warnings = warnings
         self.fact_signatures = fact_signatures if fact_signatures is not None else {}
+        self.dialect = "legacy"
+        self.policy_tests = PolicyTestBlocks()
+        self.uses_current_unix_time = False
 
 
 class LoadedFiles:
@@ -107,8 +116,10 @@ class LoadedFiles:
         self._content_by_name, self._name_by_content = state
 
 
-def load_program(sources: list[Source], host: ClassRegistry, loaded_files: LoadedFiles) -> Program:
-    """Parse, check and desugar one load's sources (polar-language.md §10).
+def load_program(sources: list[Source], host: ClassRegistry, loaded_files: LoadedFiles,
+                 dialect: str = "legacy") -> Program:
+    """Parse, check and desugar one load's sources (polar-language.md §10) in `dialect`
+    ("legacy", or "cloud": docs/cloud-dialect.md).
 
     Raises the first error legacy would raise, with the load's warnings as `error.warnings`;
     `loaded_files` is then left as it was. Nothing else outside the returned Program changes.
@@ -121,7 +132,7 @@ def load_program(sources: list[Source], host: ClassRegistry, loaded_files: Loade
     if paused:
         gc.disable()
     try:
-        return _Load(host, loaded_files).run(sources)
+        return _Load(host, loaded_files, dialect).run(sources)
     except BaseException:
         loaded_files._restore(saved)
         raise
@@ -130,11 +141,12 @@ def load_program(sources: list[Source], host: ClassRegistry, loaded_files: Loade
             gc.enable()
 
 
-def diagnose_program(sources: list[Source], host: ClassRegistry) -> tuple[Optional[Program], Diagnostics]:
+def diagnose_program(sources: list[Source], host: ClassRegistry, dialect: str = "legacy"
+                     ) -> tuple[Optional[Program], Diagnostics]:
     """Load `sources` as `load_program` does, for tools (`python -m oso_core check`): instead of
     raising the first error, return every error and warning collected up to where the load
     stops, with the Program when there is no error. No loaded-files state is kept."""
-    load = _Load(host, LoadedFiles())
+    load = _Load(host, LoadedFiles(), dialect)
     try:
         return load.run(sources), load.diagnostics
     except OsoError:  # already recorded in load.diagnostics
@@ -142,8 +154,9 @@ def diagnose_program(sources: list[Source], host: ClassRegistry) -> tuple[Option
 
 
 class _Load:
-    def __init__(self, host: ClassRegistry, loaded_files: LoadedFiles) -> None:
+    def __init__(self, host: ClassRegistry, loaded_files: LoadedFiles, dialect: str = "legacy") -> None:
         self.host = host
+        self.cloud: Optional[CloudLoad] = CloudLoad() if dialect == "cloud" else None
         self.loaded_files = loaded_files
         self.diagnostics = Diagnostics()
         self.gensym = Gensym()  # one numbering of temporaries for the whole load, like legacy
@@ -161,10 +174,15 @@ class _Load:
         for source in sources:
             self._source(source)
         self._stop_if_unrecoverable()
-        generated = self.blocks.desugar(self.diagnostics)
+        cloud = self.cloud
+        if cloud is not None:
+            generated = cloud.desugar(self.rules, self.fact_signatures, self.diagnostics)
+            types: dict[str, list[TypeEntry]] = {}  # the cloud dialect has no built-in rule types
+        else:
+            generated = self.blocks.desugar(self.diagnostics)
+            types = default_type_entries()
         self._stop_if_unrecoverable()
 
-        types = default_type_entries()
         for rule_type, legacy in self.declared_types:
             types.setdefault(rule_type.name, []).append(TypeEntry(rule_type, legacy))
         for rule_type, required in self.blocks.rule_types():
@@ -176,37 +194,50 @@ class _Load:
             legacy_rules.append(LegacyRule.as_is(rule, calls))
             self.mentions_has_permission = self.mentions_has_permission or "has_permission" in calls
         rule_names = {rule.name for rule in legacy_rules}
-        checker = RuleTypeChecker(self.host, self.blocks.actors, self.blocks.resources)
+        actors, resources = (cloud.actors(), cloud.resources()) if cloud is not None else (
+            tuple(self.blocks.actors), tuple(self.blocks.resources))
+        if cloud is not None:
+            for error in cloud.infer(self.rules + generated, rule_names, self.fact_signatures):
+                self.diagnostics.error(error)
+        checker = RuleTypeChecker(self.host, actors, resources)
         error = checker.validate(legacy_rules, types)
         if error is not None:
             self.diagnostics.error(error)
         for error in undefined_rule_calls(legacy_rules, rule_names | set(self.fact_signatures)):
             self.diagnostics.error(error)
 
-        if IGNORE_NO_ALLOW_WARNING_ENV not in os.environ:
-            warning = no_allow_warning(rule_names)
+        if cloud is None:  # the cloud dialect has a default allow rule and no such warnings
+            if IGNORE_NO_ALLOW_WARNING_ENV not in os.environ:
+                warning = no_allow_warning(rule_names)
+                if warning is not None:
+                    self.diagnostics.warning(warning)
+            warning = missing_has_permission_warning(self.mentions_has_permission, bool(self.blocks.resources))
             if warning is not None:
                 self.diagnostics.warning(warning)
-        warning = missing_has_permission_warning(self.mentions_has_permission, bool(self.blocks.resources))
-        if warning is not None:
-            self.diagnostics.warning(warning)
+        else:
+            cloud.check_tests(self.fact_signatures, rule_names, self.diagnostics)
         self._raise_first_error()
 
-        return Program(
+        program = Program(
             rules=self.rules + generated,
             rule_types={name: [entry.rule_type for entry in entries] for name, entries in types.items()},
             inline_queries=self.inline_queries,
-            actors=tuple(self.blocks.actors),
-            resources=tuple(self.blocks.resources),
+            actors=actors,
+            resources=resources,
             warnings=self.diagnostics.warnings(),
             fact_signatures=self.fact_signatures,
         )
+        if cloud is not None:
+            program.dialect = "cloud"
+            program.policy_tests = cloud.tests
+            program.uses_current_unix_time = cloud.uses_current_unix_time(program.rules)
+        return program
 
     def _source(self, source: Source) -> None:
         try:
             if source.filename is not None:
                 self.loaded_files.add(source)
-            items = parse_program(source)
+            items = parse_program(source, self.cloud is not None)
         except (ParserError, ValidationError) as error:
             self.diagnostics.error(error, unrecoverable=True)
             return
@@ -214,6 +245,8 @@ class _Load:
         for item in items:
             if type(item) is FactDeclaration:
                 self._fact_declaration(item)
+        if self.cloud is not None:
+            items = self.cloud.read_items(items, self.entity_types, self.diagnostics)
         for item in items:
             if type(item) is Rule:
                 self._rule(item)

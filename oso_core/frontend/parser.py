@@ -27,37 +27,39 @@ __all__ = ["PACKAGED_TABLE_PATH", "parse_program", "parse_query", "write_package
 
 _CACHE_SIZE = 64
 _program_cache: "OrderedDict[tuple, list]" = OrderedDict()
-_query_cache: "OrderedDict[str, Node]" = OrderedDict()
+_query_cache: "OrderedDict[tuple, Node]" = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _parse(source: Source, start: str) -> Any:
+def _parse(source: Source, start: str, cloud: bool = False) -> Any:
     # A parse allocates many small objects and no reference cycles; pausing the cyclic garbage
     # collector meanwhile saves about a fifth of the time.
     paused = gc.isenabled()
     if paused:
         gc.disable()
     try:
-        return Parse(source).run(start)
+        return Parse(source, cloud).run(start)
     finally:
         if paused:
             gc.enable()
 
 
-def parse_program(source: Source) -> list[Item]:
+def parse_program(source: Source, cloud: bool = False) -> list[Item]:
     """Parse a whole policy source into its items (Rule, RuleType, InlineQuery, ResourceBlock).
 
     Raises the ParserError (or subclass) legacy oso raises for the first error in the source.
     Results are cached by (filename, text): a repeated parse returns the *same* list and nodes,
     so callers must treat the returned list and every AST node as immutable.
+    `cloud`: parse the Oso Cloud dialect (grammar_cloud.lark), whose items also include
+    cloud_syntax.CloudBlock and the test-block dataclasses.
     """
-    key = (source.filename, source.text)
+    key = (source.filename, source.text, cloud)
     with _cache_lock:
         hit = _program_cache.get(key)
         if hit is not None:
             _program_cache.move_to_end(key)
             return hit
-    items = _parse(source, "program")
+    items = _parse(source, "program", cloud)
     with _cache_lock:
         _program_cache[key] = items
         if len(_program_cache) > _CACHE_SIZE:
@@ -65,19 +67,21 @@ def parse_program(source: Source) -> list[Item]:
     return items
 
 
-def parse_query(text: str) -> Node:
-    """Parse one query term, the API's `query("...")` form (no trailing `;`).
+def parse_query(text: str, cloud: bool = False) -> Node:
+    """Parse one query term, the API's `query("...")` form (no trailing `;`), in the legacy or
+    (`cloud`) the Oso Cloud dialect.
 
     Cached by text like parse_program; treat the result as immutable.
     """
+    key = (text, cloud)
     with _cache_lock:
-        hit = _query_cache.get(text)
+        hit = _query_cache.get(key)
         if hit is not None:
-            _query_cache.move_to_end(text)
+            _query_cache.move_to_end(key)
             return hit
-    term = _parse(Source(text, None), "query")
+    term = _parse(Source(text, None), "query", cloud)
     with _cache_lock:
-        _query_cache[text] = term
+        _query_cache[key] = term
         if len(_query_cache) > _CACHE_SIZE:
             _query_cache.popitem(last=False)
     return term

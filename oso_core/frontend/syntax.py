@@ -13,6 +13,7 @@ import math
 from decimal import Decimal
 from typing import Optional, Union
 
+from ..values import Value as Entity
 from .source import Span
 
 
@@ -317,6 +318,8 @@ def render_value(v: object) -> str:
         return render_float(v)  # type: ignore[arg-type]
     if t is str:
         return f'"{v}"'
+    if t is Entity:  # an Oso Cloud entity literal
+        return f'{v.type}{{"{v.id}"}}'  # type: ignore[attr-defined]
     return str(v)
 
 

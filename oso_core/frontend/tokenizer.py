@@ -30,6 +30,8 @@ TERMINALS = (
     "SEMI", "QUERY", "STAR", "SLASH", "MOD", "REM", "PLUS", "MINUS", "EQEQ", "NEQ", "LEQ", "GEQ",
     "LT", "GT", "EQ", "ASSIGN", "NEW", "IN", "CUT", "DEBUG", "PRINT", "ISA", "FORALL", "IF", "AND",
     "OR", "NOT", "MATCHES", "TYPE",
+    # Only the Oso Cloud dialect's tokenizer produces these (`@current_unix_time`).
+    "CONST",
 )
 TID = {name: i for i, name in enumerate(TERMINALS)}
 END = TID["$END"]
@@ -38,7 +40,7 @@ T_INT, T_FLOAT, T_STRING, T_BOOL, T_NAME = (TID[n] for n in ("INT", "FLOAT", "ST
 T_LPAR, T_SEMI = TID["LPAR"], TID["SEMI"]
 
 # Provisional ids the first tokenizer pass assigns and the second pass resolves.
-_F_NUMBER, _F_STRING, _F_BADCHAR, _F_COMMENT, _F_TRUE, _F_FALSE, _F_INF, _F_NAN = range(100, 108)
+_F_NUMBER, _F_STRING, _F_BADCHAR, _F_COMMENT, _F_TRUE, _F_FALSE, _F_INF, _F_NAN, _F_CONST = range(100, 109)
 _FIXUP_MIN = 100  # every provisional id is at least this
 
 # Legacy oso's lexer as a regex, one alternative per token class, used with re.split (much faster
@@ -61,6 +63,9 @@ _PUNCT = r":=|==|!=|<=|>=|\?=|[:=<>!|,\[\]{}().+\-*/;]"
 COMMENT_PATTERN = r"#[^\r\n]*"
 TOKEN_PATTERN = rf"{_SYMBOL}|{_NUMBER}|{_STRING}|{_PUNCT}|[^ \t\r\n]"
 _SPLIT_RE = re.compile(rf"({COMMENT_PATTERN}|{TOKEN_PATTERN})")
+# The Oso Cloud dialect also has constants: `@` immediately followed by a symbol.
+SYMBOL_PATTERN = _SYMBOL  # for oso_core/frontend/dialect.py's quick scan
+_CLOUD_SPLIT_RE = re.compile(rf"({COMMENT_PATTERN}|@{_SYMBOL}|{TOKEN_PATTERN})")
 
 # Exact token text -> id (punctuation and reserved words).
 _TEXT_TYPES: dict[str, int] = {
@@ -83,6 +88,7 @@ _FIRST_TYPES["#"] = _F_COMMENT
 for _c in "$%&'@\\^`~?":
     _FIRST_TYPES[_c] = _F_BADCHAR
 del _c
+_CLOUD_FIRST_TYPES = {**_FIRST_TYPES, "@": _F_CONST}
 _first_char = itemgetter(0)
 
 _ESCAPE_RE = re.compile(r"\\([\s\S])")
@@ -105,19 +111,21 @@ def _unescape(match: "re.Match[str]") -> str:
     return _ESCAPES.get(c, c)
 
 
-def tokenize(text: str) -> tuple[list, list, list, list]:
+def tokenize(text: str, cloud: bool = False) -> tuple[list, list, list, list]:
     """Split text into parallel lists (type ids, values, starts, ends) that end with `$END`.
 
     Values are the token text, except for literals (int/float/str/bool). A lexical error ends
-    the lists with a `$ERROR` token whose value is the LexError.
+    the lists with a `$ERROR` token whose value is the LexError. `cloud`: the Oso Cloud
+    dialect, where `@name` is a CONST token (value: the name); legacy text lexes as always.
     """
-    parts = _SPLIT_RE.split(text)
+    parts = (_CLOUD_SPLIT_RE if cloud else _SPLIT_RE).split(text)
     bounds = list(accumulate(map(len, parts)))
     values = parts[1::2]
     starts = bounds[0::2]  # one more than there are tokens: the last is len(text), for $END
     ends = bounds[1::2]
+    first_types = _CLOUD_FIRST_TYPES if cloud else _FIRST_TYPES
     types = list(map(_TEXT_TYPES.get, values,
-                     map(_FIRST_TYPES.get, map(_first_char, values), repeat(T_NAME))))
+                     map(first_types.get, map(_first_char, values), repeat(T_NAME))))
     error_at = len(values)
     error: Optional[LexError] = None
     if "::" in text:  # a symbol may contain `::` but not end with it
@@ -146,6 +154,9 @@ def tokenize(text: str) -> tuple[list, list, list, list]:
             types[k] = T_STRING
         elif t == _F_COMMENT:
             comments = True
+        elif t == _F_CONST and len(tok) > 1:
+            values[k] = tok[1:]
+            types[k] = TID["CONST"]
         elif t == _F_TRUE or t == _F_FALSE:
             values[k] = t == _F_TRUE
             types[k] = T_BOOL
@@ -259,6 +270,6 @@ class Tokens:
 
     __slots__ = ("source", "types", "values", "starts", "ends")
 
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, cloud: bool = False) -> None:
         self.source = source
-        self.types, self.values, self.starts, self.ends = tokenize(source.text)
+        self.types, self.values, self.starts, self.ends = tokenize(source.text, cloud)

@@ -16,6 +16,7 @@ import oso_core.exceptions as exc
 from ..expression import Expression, Pattern
 from ..frontend.source import Span
 from ..frontend.syntax import CallTerm, DictTerm, ListTerm, Op, PatternTerm, Sym, Value
+from .constants import CurrentUnixTime, current_unix_time
 from .errors import Fail, application_error, runtime_error, type_error, unsupported, where
 from .operations import (
     add_constraint, arithmetic, bind, compare, construct, lookup, matches, member, to_polar, undo, unify,
@@ -97,6 +98,8 @@ class BodyCompiler:
             return self.pattern(node)
         if isinstance(node, Op):
             return (FUNC, self.op_value(node))
+        if isinstance(node, CurrentUnixTime):
+            return (FUNC, current_unix_time)
         if isinstance(node, CallTerm):
             # Only reachable through operator-call forms; a call is not a value.
             raise runtime_error(f"Invalid state: a rule call cannot be a value: {node}", node.span,

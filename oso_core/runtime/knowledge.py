@@ -36,7 +36,13 @@ class KnowledgeBase:
             getattr(program, "fact_signatures", {}) if program is not None else {})
         self.entity_types = frozenset(
             t for sigs in self.fact_signatures.values() for sig in sigs for t in sig if t not in PRIMITIVE_TYPES)
+        if program is not None and getattr(program, "dialect", "legacy") == "cloud":
+            self.entity_types |= frozenset(program.resources)  # every block type is an entity type
         self.fact_source: Optional[FactSource] = getattr(host, "fact_source", None)
+        # The Oso Cloud dialect (docs/cloud-dialect.md): queries parse in the policy's dialect;
+        # a rule reading `@current_unix_time` makes a decision depend on the time of the query.
+        self.dialect: str = getattr(program, "dialect", "legacy") if program is not None else "legacy"
+        self.uses_current_unix_time: bool = bool(getattr(program, "uses_current_unix_time", False))
         self.predicates: dict[tuple[str, int], CompiledPredicate] = {
             key: self._new_predicate(key[0], key[1], group) for key, group in groups.items()}
         actors = tuple(program.actors) if program is not None else ()

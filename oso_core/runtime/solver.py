@@ -30,11 +30,16 @@ def max_depth() -> int:
     return max(64, (sys.getrecursionlimit() - 200) // 4)
 
 
+class NoInstances:
+    """The class standing for a fact entity type in host-class checks: nothing is an instance."""
+
+
 class Query:
     """One evaluation: trail, counters and the snapshot it runs against."""
 
     __slots__ = ("kb", "host", "trail", "calls", "depth", "max_depth", "started", "timeout_ms",
-                 "partial", "counter", "tracer", "constrained", "built", "tabling", "origins", "awaiter")
+                 "partial", "counter", "tracer", "constrained", "built", "tabling", "origins", "awaiter",
+                 "current_unix_time")
 
     def __init__(self, kb: KnowledgeBase, partial: bool = False) -> None:
         self.kb = kb
@@ -52,6 +57,7 @@ class Query:
         self.built: Optional[dict] = None   # id -> (instance, `new` text) for messages
         self.tabling: Any = None             # data filtering: recursive calls become row sets
         self.origins: Optional[dict] = None  # data filtering: id(constraint) -> (it, source span)
+        self.current_unix_time: Optional[int] = None  # `@current_unix_time`, read on first use
         # Async mode (runtime/async_bridge.py): a function awaiting a host value if it is
         # awaitable, for a query created inside an async call; None for a synchronous query.
         awaiter = _async_awaiter()
@@ -99,6 +105,8 @@ class Query:
     def host_class(self, name: str, span: Any) -> type:
         cls = self.kb.lookup_class(name)
         if cls is None:
+            if self.kb.is_entity_type(name):
+                return NoInstances  # only `Value`s are of a fact entity type, never a host object
             raise EvalError(exc.UnregisteredClassError, name)
         return cls
 

@@ -206,7 +206,7 @@ def explain_query(polar: Any, query: str | Predicate, *, bindings: dict | None =
     kb = instrumented_kb(polar._current_kb())
     if isinstance(query, str):
         from ..frontend.parser import parse_query
-        prepared = prepare_term(kb, parse_query(query))
+        prepared = prepare_term(kb, parse_query(query, kb.dialect == "cloud"))
     else:
         prepared = prepare_predicate(kb, query.name, list(query.args))
     recorder = Recorder(prepared.span.source if prepared.span is not None else None)
