@@ -8,6 +8,7 @@ on the cloud parser; the end-to-end tests at the bottom run real policy text.
 
 from __future__ import annotations
 
+import glob
 import textwrap
 from pathlib import Path
 
@@ -344,10 +345,11 @@ def test_yaml_files_and_test_blocks_in_one_run(tmp_path, monkeypatch, capsys):
 
 def test_a_policy_that_does_not_load_is_one_failure(tmp_path, capsys):
     policy = tmp_path / "broken.polar"
-    policy.write_text('allow(a, b, c) if y;\ntest "t" {}\n')
+    policy.write_text('actor User {}\ntest "t" { setup { fixture nope; } assert allow(User{"a"}, "r", User{"b"}); }\n')
     assert main([str(policy)]) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith(f"{policy}:") and ": ERROR the policy does not load: " in lines[0]
+    assert lines[0].startswith(f"{policy}:2:1: ERROR the policy does not load: ValidationError: ")
+    assert "fixture `nope`" in lines[0]
     assert lines[-1] == "0 passed, 1 failed"
 
 
@@ -445,6 +447,108 @@ def test_plugin_collects_one_item_per_test_block(pytester):
         "*repo.polar::test[[]private[]] FAILED*",
         '*repo.polar:6:3: FAIL test "private": assert allow(1, "read", anvil): expected a result, got none',
         "*broken.polar: ERROR the policy does not load: ValueError: cannot load broken.polar*",
+    ])
+    result.stdout.no_fnmatch_line("*Traceback*")
+    result.stdout.no_fnmatch_line("*plain.polar*")
+
+
+# End to end: policy text in the cloud dialect ------------------------------------------------------
+
+CLOUD_POLICY = """\
+actor User {}
+resource Org { roles = ["member"]; }
+resource Repo {
+  roles = ["reader", "maintainer"];
+  permissions = ["read", "push", "delete"];
+  relations = { parent: Org };
+  "read" if "reader";
+  "push" if "maintainer";
+  "reader" if "maintainer";
+  "reader" if "member" on "parent";
+}
+
+test fixture acme { has_relation(Repo{"anvil"}, "parent", Org{"acme"}); }
+test fixture people {
+  fixture acme;
+  has_role(User{"alice"}, "maintainer", Repo{"anvil"});
+  has_role(User{"bob"}, "member", Org{"acme"});
+}
+
+test "repo permissions" {
+  setup { fixture people; }
+  assert allow(User{"alice"}, "push", Repo{"anvil"});
+  assert allow(User{"bob"}, "read", Repo{"anvil"});
+  assert_not allow(User{"bob"}, "push", Repo{"anvil"});
+  assert allow(User{"alice"}, action: String, Repo{"anvil"}) iff action in ["read", "push"];
+  assert has_permission(User{"bob"}, action: String, Repo{"anvil"}) iff action = "read";
+}
+
+test "facts are per test" {
+  assert_not allow(User{"bob"}, "read", Repo{"anvil"});
+}
+
+test "wrong expectations" {
+  setup {
+    fixture acme;
+    has_role(User{"bob"}, "member", Org{"acme"});
+  }
+  assert allow(User{"bob"}, "push", Repo{"anvil"});
+  assert_not allow(User{"bob"}, action: String, Repo{"anvil"});
+  assert allow(User{"bob"}, action: String, Repo{"anvil"}) iff action in ["push", "delete"];
+  assert allow(User{"bob"}, action: String, Repo{"anvil"}) iff action != "push";
+  assert allow(User{"bob"}, "read", Repo{"anvil"});
+}
+"""
+WRONG = [
+    ':38:3: FAIL test "wrong expectations": assert allow(User{"bob"}, "push", Repo{"anvil"}): expected a result, got none',
+    ':39:3: FAIL test "wrong expectations": assert_not allow(User{"bob"}, action: String, Repo{"anvil"}): '
+    'expected no result, got one: action = "read"',
+    ':40:3: FAIL test "wrong expectations": assert allow(User{"bob"}, action: String, Repo{"anvil"}) iff action in '
+    '["push", "delete"]: allowed but not expected: ["read"]; expected but not allowed: ["delete", "push"]',
+    ':41:3: FAIL test "wrong expectations": assert allow(User{"bob"}, action: String, Repo{"anvil"}) iff action != '
+    '"push": the condition `action != "push"` cannot be enumerated: it does not bind action to values '
+    "(write it like `action in [...]`)",
+]
+
+
+def test_end_to_end_on_cloud_policy_text(tmp_path, capsys):
+    policy = tmp_path / "repo.polar"
+    policy.write_text(CLOUD_POLICY)
+    assert main([str(policy)]) == 1
+    assert capsys.readouterr().out.splitlines() == [f"{policy}{line}" for line in WRONG] + ["2 passed, 1 failed"]
+    assert main(["-v", str(policy)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == [f'{policy}:20:1: PASS test "repo permissions"',
+                         f'{policy}:22:3: PASS test "repo permissions": assert allow(User{{"alice"}}, "push", '
+                         'Repo{"anvil"})']
+    assert f'{policy}:33:1: FAIL test "wrong expectations"' in lines
+    assert f'{policy}:42:3: PASS test "wrong expectations": assert allow(User{{"bob"}}, "read", Repo{{"anvil"}})' in lines
+    assert len(lines) == (1 + 5) + (1 + 1) + (1 + 5) + 1  # a line per test and per assertion, the summary
+
+
+def test_end_to_end_with_rules_and_tests_in_separate_files(tmp_path, capsys):
+    rules, tests = CLOUD_POLICY.split("test fixture acme", 1)
+    (tmp_path / "rules.polar").write_text(rules)
+    (tmp_path / "tests.polar").write_text("test fixture acme" + tests)
+    assert main([str(tmp_path / "tests.polar"), str(tmp_path / "rules.polar")]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == "2 passed, 1 failed"
+    # Found in a directory, tests.polar is a policy on its own, which does not load.
+    assert main([str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{tmp_path / 'tests.polar'}:" in out and "ERROR the policy does not load" in out
+
+
+def test_end_to_end_pytest_plugin(pytester):
+    pytester.makefile(".polar", repo=CLOUD_POLICY, plain="actor User {}\nresource Repo {}\n",
+                      broken='actor User {}\ntest "t" { setup { fixture nope; } }\n')
+    result = pytester.runpytest_subprocess("-v", "--continue-on-collection-errors", *INNER_OPTIONS)
+    result.assert_outcomes(passed=2, failed=1, errors=1)
+    result.stdout.fnmatch_lines_random([
+        "*repo.polar::test[[]repo permissions[]] PASSED*",
+        "*repo.polar::test[[]facts are per test[]] PASSED*",
+        "*repo.polar::test[[]wrong expectations[]] FAILED*",
+        *[f"*repo.polar{glob.escape(line)}" for line in WRONG],
+        "*broken.polar:2:1: ERROR the policy does not load: ValidationError: *",
     ])
     result.stdout.no_fnmatch_line("*Traceback*")
     result.stdout.no_fnmatch_line("*plain.polar*")
