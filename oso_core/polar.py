@@ -189,6 +189,11 @@ class Polar:
         """The dialect of the loaded policy ("legacy" when nothing is loaded); queries parse in it."""
         return self._current_kb().dialect
 
+    def uses_current_unix_time(self) -> bool:
+        """Does a rule of the loaded policy read `@current_unix_time`? (Then a decision depends
+        on the time of the query: a cached SQL plan must not bake the time in.)"""
+        return self._current_kb().uses_current_unix_time
+
     def policy_tests(self) -> PolicyTestBlocks:
         """The `test` blocks and fixtures of the loaded cloud-dialect policy (none for legacy)."""
         program = self._program

@@ -266,12 +266,12 @@ def test_current_unix_time():
               'allow(u: User, "read", d: Doc) if has_expiry(u, d, t) and t matches Integer and t > @current_unix_time;',
               facts=[("has_expiry", U("a"), Value("Doc", "1"), int(time.time()) + 3600),
                      ("has_expiry", U("b"), Value("Doc", "1"), int(time.time()) - 3600)])
-    assert p._kb.uses_current_unix_time
+    assert p._kb.uses_current_unix_time and p.uses_current_unix_time()
     assert p.query_rule_once("allow", U("a"), "read", Value("Doc", "1"))
     assert not p.query_rule_once("allow", U("b"), "read", Value("Doc", "1"))
     (r,) = list(p.query("x = @current_unix_time"))
     assert abs(r["bindings"]["x"] - time.time()) < 5
-    assert not cloud()._kb.uses_current_unix_time
+    assert not cloud().uses_current_unix_time()
 
 
 def test_unknown_constant_is_located():
@@ -428,3 +428,23 @@ def test_a_host_value_never_has_a_block_type():
     assert list(p.query('allow(User{"alice"}, "read", "acme")')) == []
     with pytest.raises(exceptions.UnregisteredClassError):
         list(p.query("x = 1 and x matches Nope"))  # a misspelt type is still an error
+
+
+def test_load_files_and_reload_take_the_dialect(tmp_path):
+    blocks = tmp_path / "blocks.polar"
+    blocks.write_text('actor User {}\nresource Org { roles = ["m"]; permissions = ["read"]; "read" if "m"; }\n')
+    tests = tmp_path / "tests.polar"
+    tests.write_text('test "t" {\n  setup { has_role(User{"a"}, "m", Org{"o"}); }\n  assert allow(User{"a"}, "read", Org{"o"});\n}\n')
+    p = Polar()
+    with pytest.raises(exceptions.ValidationError, match="Unregistered class: User"):
+        p.load_files([blocks], dialect="legacy")
+    p.load_files([blocks, tests])  # the test block in the second file makes the load cloud
+    assert p.dialect() == "cloud"
+    (test,) = p.policy_tests().tests
+    assert test.spot == SourceSpot(str(tests), 1, 1) and test.facts[0].spot == SourceSpot(str(tests), 2, 11)
+    p.reload_files([blocks], dialect="cloud")
+    assert p.dialect() == "cloud" and p.policy_tests().tests == []
+    p.reload_str("allow(_, _, _);")
+    assert p.dialect() == "legacy"
+    with pytest.raises(ValueError, match="dialect"):
+        p.reload_str("allow(_, _, _);", dialect="")

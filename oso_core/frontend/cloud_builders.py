@@ -16,13 +16,13 @@ from .cloud_syntax import CloudBlock, CloudShorthand, CurrentUnixTime, Shorthand
 from .parse_errors import ParseErrors
 from .policy_test_ast import Assertion, FactLine, Fixture, PolicyTest, SourceSpot
 from .source import Source, Span
-from .syntax import CallTerm, Name, Node, Op, PatternTerm, Sym, Value
+from .syntax import CallTerm, Name, Node, Op, PatternTerm, Sym, Value, render_value
 from .tokenizer import Tokens
 
 __all__ = ["CLOUD_BUILDER_NAMES", "NOT_SUPPORTED", "make_cloud_builders"]
 
 NOT_SUPPORTED = "not supported in the Oso Cloud dialect"
-PRIMITIVE_LITERALS = {"String": str, "Integer": int, "Boolean": bool}
+PRIMITIVE_LITERALS: dict[str, type] = {"String": str, "Integer": int, "Boolean": bool}
 
 # Legacy builders whose syntax the cloud dialect does not have: alias -> what to call it.
 _LEGACY_ONLY = {
@@ -85,14 +85,14 @@ def make_cloud_builders(tokens: Tokens, opcalls: set, errors: ParseErrors) -> di
     @builder
     def entity(a: list, b: int, e: int) -> Value:
         type_name = tv[a[0]]
-        literal = tv[a[2]]
+        literal: Any = tv[a[2]]
         primitive = PRIMITIVE_LITERALS.get(type_name)
         if primitive is not None:
             if type(literal) is not primitive:
-                fail(f"{type_name}{{...}} needs a {type_name} literal, got {Value(literal)}", tstarts[a[2]])
+                fail(f"{type_name}{{...}} needs a {type_name} literal, got {render_value(literal)}", tstarts[a[2]])
             return Value(literal, Span(source, b, e))
         if type(literal) is bool:
-            fail(f"The id of an entity literal is a string or an integer, got {Value(literal)}", tstarts[a[2]])
+            fail(f"The id of an entity literal is a string or an integer, got {render_value(literal)}", tstarts[a[2]])
         return Value(Entity(type_name, literal), Span(source, b, e))
 
     @builder
@@ -277,7 +277,7 @@ def make_cloud_builders(tokens: Tokens, opcalls: set, errors: ParseErrors) -> di
         call = a[0]
         if type(call) is not CallTerm:
             fail("A test fact is a predicate applied to values, without typed variables", b)
-        args = []
+        args: list = []
         for arg in call.args:
             value = arg.value if type(arg) is Value else None
             if type(value) not in (Entity, str, int, bool):

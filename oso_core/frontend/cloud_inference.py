@@ -43,7 +43,7 @@ def infer_fact_signatures(rules: Iterable[Rule], defined: set[str], actors: tupl
             for sig in product(*positions):  # type: ignore[arg-type]
                 if sig not in known:
                     known.append(sig)
-    errors = []
+    errors: list[OsoError] = []
     for name, call in untyped.items():
         if name not in inferred:
             errors.append(validation_error(

@@ -31,11 +31,12 @@ class Node:
 
 
 class Value(Node):
-    """A literal: int, float, str or bool (a Python value of exactly that type)."""
+    """A literal: int, float, str or bool (a Python value of exactly that type), or in the Oso
+    Cloud dialect an entity literal (`oso_core.values.Value`)."""
 
     __slots__ = ("value",)
 
-    def __init__(self, value: Union[int, float, str, bool], span: Optional[Span] = None) -> None:
+    def __init__(self, value: Union[int, float, str, bool, Entity], span: Optional[Span] = None) -> None:
         self.value = value
         self.span = span
 
