@@ -552,3 +552,31 @@ def test_end_to_end_pytest_plugin(pytester):
     ])
     result.stdout.no_fnmatch_line("*Traceback*")
     result.stdout.no_fnmatch_line("*plain.polar*")
+
+
+def test_end_to_end_iff_over_entities_and_unbounded_queries(tmp_path):
+    policy = tmp_path / "ent.polar"
+    policy.write_text(textwrap.dedent("""\
+        actor User {}
+        resource Repo {
+          roles = ["reader"];
+          permissions = ["read"];
+          "read" if "reader";
+          "read" if is_public(resource);
+        }
+        test "entities" {
+          setup {
+            has_role(User{"alice"}, "reader", Repo{"a"});
+            is_public(Repo{"p"});
+          }
+          assert allow(User{"alice"}, "read", repo: Repo) iff repo in [Repo{"a"}, Repo{"p"}];
+          assert allow(User{"bob"}, "read", repo: Repo) iff repo in [Repo{"p"}, Repo{"a"}];
+          assert allow(user: User, action: String, Repo{"a"}) iff [user, action] in [[User{"alice"}, "read"]];
+          assert allow(user: User, "read", Repo{"p"}) iff user in [User{"alice"}];
+        }
+        """))
+    oso, blocks = policy_tests.load_policy([policy])
+    outcome = run_test(oso, blocks.tests[0], blocks)
+    assert [a.failure for a in outcome.assertions] == [
+        None, 'expected but not allowed: [Repo{"a"}]', None,
+        "allowed for every User value of user, but the condition can list only some"]
