@@ -194,6 +194,10 @@ class Polar:
         on the time of the query: a cached SQL plan must not bake the time in.)"""
         return self._current_kb().uses_current_unix_time
 
+    def entity_literal_types(self) -> frozenset[str]:
+        """The types of the entity literals (`User{"root"}`) in the loaded policy's rules."""
+        return self._current_kb().entity_literal_types
+
     def policy_tests(self) -> PolicyTestBlocks:
         """The `test` blocks and fixtures of the loaded cloud-dialect policy (none for legacy)."""
         program = self._program

@@ -274,6 +274,15 @@ def test_current_unix_time():
     assert not cloud().uses_current_unix_time()
 
 
+def test_entity_literal_types_of_the_rules():
+    p = cloud('actor User {} resource Org {}\nis_root(User{"root"});\nallow(u, "x", o) if is_root(u) and o = Org{"a"};')
+    assert p.entity_literal_types() == {"User", "Org"}
+    assert cloud().entity_literal_types() == frozenset()
+    legacy = Polar()
+    legacy.load_str("allow(_, _, _);")
+    assert legacy.entity_literal_types() == frozenset()
+
+
 def test_unknown_constant_is_located():
     with pytest.raises(exceptions.ParserError, match="Unknown constant @now.*line 1, column 13"):
         Polar().load_str("f(x) if x = @now;", dialect="cloud")

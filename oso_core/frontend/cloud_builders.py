@@ -90,7 +90,7 @@ def make_cloud_builders(tokens: Tokens, opcalls: set, errors: ParseErrors) -> di
         if primitive is not None:
             if type(literal) is not primitive:
                 fail(f"{type_name}{{...}} needs a {type_name} literal, got {render_value(literal)}", tstarts[a[2]])
-            return Value(literal, Span(source, b, e))
+            return Value(tv[a[2]], Span(source, b, e))  # `String{"a"}` is just "a"
         if type(literal) is bool:
             fail(f"The id of an entity literal is a string or an integer, got {render_value(literal)}", tstarts[a[2]])
         return Value(Entity(type_name, literal), Span(source, b, e))

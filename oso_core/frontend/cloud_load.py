@@ -18,7 +18,7 @@ from .cloud_syntax import CloudBlock, CurrentUnixTime
 from .diagnostics import Diagnostics
 from .parser import parse_query
 from .policy_test_ast import FactLine, Fixture, PolicyTest, PolicyTestBlocks, SourceSpot
-from .syntax import CallTerm, Op, Param, PatternTerm, Rule, Sym
+from .syntax import CallTerm, Op, Param, PatternTerm, Rule, Sym, Value
 
 __all__ = ["CloudLoad", "DEFAULT_ALLOW"]
 
@@ -114,6 +114,17 @@ class CloudLoad:
                             diagnostics.error(_located(
                                 f"Assertion in test \"{test.name}\" uses the type `{node.args[1].tag}`, which is "
                                 "neither a primitive type nor declared by a block.", assertion.spot))
+
+    @staticmethod
+    def entity_literal_types(rules: list[Rule]) -> frozenset[str]:
+        """The types of the entity literals the rules mention (`User{"root"}` -> "User")."""
+        found = set()
+        for rule in rules:
+            for top in [p.term for p in rule.params] + [rule.body]:
+                for node in walk(top):
+                    if isinstance(node, Value) and type(node.value) is Entity:
+                        found.add(node.value.type)  # type: ignore[union-attr]
+        return frozenset(found)
 
     @staticmethod
     def uses_current_unix_time(rules: list[Rule]) -> bool:

@@ -51,10 +51,11 @@ class Program:
       ones (docs/cloud-dialect.md).
     * `dialect`: "legacy" or "cloud"; `policy_tests`: the cloud dialect's test blocks;
       `uses_current_unix_time`: does some rule read `@current_unix_time`?
+      `entity_literal_types`: the types of the entity literals in rules (`User{"root"}`).
     """
 
     __slots__ = ("rules", "rule_types", "inline_queries", "actors", "resources", "warnings", "fact_signatures",
-                 "dialect", "policy_tests", "uses_current_unix_time")
+                 "dialect", "policy_tests", "uses_current_unix_time", "entity_literal_types")
 
     def __init__(self, rules: list[Rule], rule_types: dict[str, list[RuleType]], inline_queries: list[InlineQuery],
                  actors: tuple[str, ...], resources: tuple[str, ...], warnings: list[str],
@@ -69,6 +70,7 @@ class Program:
         self.dialect = "legacy"
         self.policy_tests = PolicyTestBlocks()
         self.uses_current_unix_time = False
+        self.entity_literal_types: frozenset[str] = frozenset()
 
 
 class LoadedFiles:
@@ -231,6 +233,7 @@ class _Load:
             program.dialect = "cloud"
             program.policy_tests = cloud.tests
             program.uses_current_unix_time = cloud.uses_current_unix_time(program.rules)
+            program.entity_literal_types = cloud.entity_literal_types(program.rules)
         return program
 
     def _source(self, source: Source) -> None:

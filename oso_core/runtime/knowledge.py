@@ -43,6 +43,9 @@ class KnowledgeBase:
         # a rule reading `@current_unix_time` makes a decision depend on the time of the query.
         self.dialect: str = getattr(program, "dialect", "legacy") if program is not None else "legacy"
         self.uses_current_unix_time: bool = bool(getattr(program, "uses_current_unix_time", False))
+        # Entity literal types in rules: a plan cached with the actor as a bind parameter is only
+        # valid when no rule names a literal entity of the actor's type.
+        self.entity_literal_types: frozenset = getattr(program, "entity_literal_types", frozenset())
         self.predicates: dict[tuple[str, int], CompiledPredicate] = {
             key: self._new_predicate(key[0], key[1], group) for key, group in groups.items()}
         actors = tuple(program.actors) if program is not None else ()
