@@ -245,7 +245,8 @@ def test_a_runaway_enumeration_is_an_error_not_a_hang():
     ("x.m(k: Foo) and new Bar(k: Baz) = y", []),  # keyword arguments
     ('f({a: B}) and f([c])', []),  # a dictionary
     ("f(g(h: String))", [("h", "String")]),
-    ('f(x: String) and @time', [("x", "String")]),  # a character the legacy lexer stops at
+    ("t > @current_unix_time and f(x: String)", [("x", "String")]),  # a constant of the cloud dialect
+    ("f(x: String) and $y(z: String)", [("x", "String")]),  # scanning stops at a lexical error
 ])
 def test_typed_variables(query, expected):
     assert typed_variables(query) == expected

@@ -155,7 +155,8 @@ def _has_type(arg: Any, type_name: str) -> bool:
 def typed_variables(text: str) -> list[tuple[str, str]]:
     """The typed variables of a query, in order: `name: Type` written as a rule-call argument
     (the cloud dialect's form) and `name matches Type`. Names starting with `_` are left out."""
-    types, values, _, _ = tokenize(text)
+    # The cloud dialect's lexer: legacy text lexes the same, and `@name` constants are tokens.
+    types, values, _, _ = tokenize(text, cloud=True)
     found: list[tuple[str, str]] = []
     brackets: list[tuple[int, bool]] = []  # (opener, is a call of a rule)
     for i, t in enumerate(types):
