@@ -81,10 +81,6 @@ class TestOutcome:
     def passed(self) -> bool:
         return self.error is None and all(a.passed for a in self.assertions)
 
-    @property
-    def failures(self) -> list[AssertionOutcome]:
-        return [a for a in self.assertions if not a.passed]
-
 
 # Facts --------------------------------------------------------------------------------------------
 
@@ -100,7 +96,7 @@ def facts_of_test(test: PolicyTest, blocks: PolicyTestBlocks) -> list[FactLine]:
             raise _TestSetupError(f"{named_by} names an unknown fixture {name!r}"
                                   + _known_fixtures(blocks))
         if any(f.name == name for f in chain):
-            cycle = [f for f in chain[[f.name for f in chain].index(name):]] + [fixture]
+            cycle = [*chain[[f.name for f in chain].index(name):], fixture]
             raise _TestSetupError("fixtures include each other in a cycle: "
                                   + " -> ".join(f"{f.name} ({_where(f.spot)})" for f in cycle))
         if name in done:
