@@ -25,7 +25,7 @@ FALLBACK_VERSION = "0.1.0"
 SUBCOMMANDS = {
     "repl": ("oso_core.tooling.repl_cli", "interactive REPL over policy files (the default: `python -m oso_core FILES...`)"),
     "check": ("oso_core.tooling.check", "validate and lint policy files as loading does"),
-    "test": ("oso_core.tooling.policy_tests", "run policy test files (*.polar-test.yaml)"),
+    "test": ("oso_core.tooling.policy_tests", "run policy tests (*.polar-test.yaml, test blocks in .polar)"),
     "explain": ("oso_core.tooling.explain", "why a decision (a query) was allowed or denied"),
     "fmt": ("oso_core.tooling.fmt", "format policy files in the canonical layout, comments kept"),
     "lsp": ("oso_core.tooling.lsp", "language server over stdio (needs oso-core[lsp])"),

@@ -270,4 +270,4 @@ def test_plugin_module_imports_nothing_heavy():
     source = Path(policy_tests.__file__).with_name("pytest_plugin.py").read_text(encoding="utf-8")
     top_level_imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
     assert "yaml" not in "\n".join(top_level_imports)
-    assert top_level_imports[-1] == "from .policy_tests import TEST_FILE_SUFFIXES"
+    assert top_level_imports[-1] == "from .policy_tests import TEST_FILE_SUFFIXES, has_test_blocks"

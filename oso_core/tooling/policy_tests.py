@@ -1,10 +1,12 @@
-"""Policy tests: test cases written next to a policy, in `*.polar-test.yaml` files.
+"""Policy tests: test cases written next to a policy, in `*.polar-test.yaml` files, and the
+`test` blocks of Oso Cloud dialect policies (`*.polar`).
 
     python -m oso_core test [-v] [PATHS...]
 
 A test file names the policy files to load, the classes and objects the cases use, and the
 cases: `allow`/`deny` lists of `[actor, action, resource]`, and `queries` (a Polar query or a
 rule call, with the expected outcome). The format is described in docs/policy-tooling.md.
+Test blocks are evaluated by `policy_test_blocks`; this module loads their policy and reports.
 The same files are collected by pytest (see `oso_core.tooling.pytest_plugin`).
 
 YAML is read with PyYAML, which is imported only when a test file is read: the engine itself
@@ -19,6 +21,7 @@ import copy
 import importlib
 import io
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -32,8 +35,11 @@ __all__ = [
     "PolicyTestError",
     "PolicyTestSuite",
     "discover",
+    "has_test_blocks",
     "is_policy_test_file",
+    "load_policy",
     "main",
+    "run_policy",
 ]
 
 TEST_FILE_SUFFIXES = (".polar-test.yaml", ".polar-test.yml")
@@ -46,9 +52,25 @@ _SKIPPED_DIRECTORIES = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", 
                         ".mypy_cache", ".pytest_cache"}
 
 
+# A line that starts a test block or a fixture: the cheap check that tells a policy with tests
+# from an ordinary policy without parsing it.
+_TEST_BLOCK_LINE = re.compile(rb'^[ \t]*test[ \t]+(?:"|fixture\b)', re.MULTILINE)
+
+
 def is_policy_test_file(path: os.PathLike | str) -> bool:
     """Is this the name of a policy test file (`*.polar-test.yaml` / `*.polar-test.yml`)?"""
     return os.fspath(path).endswith(TEST_FILE_SUFFIXES)
+
+
+def has_test_blocks(path: os.PathLike | str) -> bool:
+    """Is this a `.polar` file with a line starting `test "` or `test fixture`? Decided from the
+    text alone (no parse), so ordinary policies cost one read; unreadable files have none."""
+    if not os.fspath(path).endswith(".polar"):
+        return False
+    try:
+        return _TEST_BLOCK_LINE.search(Path(path).read_bytes()) is not None
+    except OSError:
+        return False
 
 
 class PolicyTestError(Exception):
@@ -459,7 +481,8 @@ def _make_class(name: str, spec: Any, known: dict[str, type]) -> type:
 
 def discover(paths: Iterable[str]) -> list[Path]:
     """Policy test files: files as given, and those found under directories (hidden and tool
-    directories such as `.venv` skipped), sorted."""
+    directories such as `.venv` skipped): `*.polar-test.yaml` and `.polar` files with test
+    blocks (`has_test_blocks`), sorted per directory."""
     found: list[Path] = []
     for name in paths:
         path = Path(name)
@@ -468,10 +491,62 @@ def discover(paths: Iterable[str]) -> list[Path]:
         elif path.is_dir():
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRECTORIES and not d.startswith("."))
-                found += [Path(root) / f for f in sorted(files) if is_policy_test_file(f)]
+                found += [Path(root) / f for f in sorted(files)
+                          if is_policy_test_file(f) or has_test_blocks(Path(root) / f)]
         else:
             raise FileNotFoundError(name)
     return found
+
+
+def _policies(paths: list[str], files: list[Path]) -> list[list[Path]]:
+    """The policies whose test blocks run: the `.polar` files named on the command line form one
+    policy (loaded together, as `oso-cloud test a.polar b.polar` does); each one found in a
+    directory is a policy of its own."""
+    named = list(dict.fromkeys(f for f in files if f.suffix == ".polar" and f in {Path(p) for p in paths}))
+    found = [[f] for f in files if f.suffix == ".polar" and f not in named]
+    return ([named] if named else []) + found
+
+
+def load_policy(paths: list[Path]) -> tuple[Any, Any]:
+    """The `Oso` with `paths` loaded in the cloud dialect, and its test blocks. Raises what the
+    load raises."""
+    from ..oso import Oso
+
+    oso = Oso()
+    with contextlib.redirect_stdout(io.StringIO()):  # the loader prints its warnings
+        oso.load_files(paths, dialect="cloud")
+    return oso, oso.policy_tests()
+
+
+def load_error_line(paths: list[Path], error: BaseException) -> str:
+    """`FILE:LINE:COLUMN: ERROR the policy does not load: ...`, at the error's place when known."""
+    details = getattr(error, "details", None) or {}
+    where = f"{details.get('file') or paths[0]}"
+    if details.get("line"):
+        where += f":{details['line']}:{details.get('column', 1)}"
+    message = getattr(error, "message", None) or str(error)
+    return f"{where}: ERROR the policy does not load: {type(error).__name__}: {message}".rstrip()
+
+
+def run_policy(paths: list[Path], report: Callable[[str], None], verbose: bool = False) -> tuple[int, int]:
+    """Run every test block of the policy made of `paths`; returns (passed, failed) tests. A
+    policy that does not load is one failure, reported once."""
+    from .policy_test_blocks import outcome_lines, run_test
+
+    report = _rstripped(report)
+    try:
+        oso, blocks = load_policy(paths)
+    except Exception as error:  # noqa: BLE001 - whatever the load raises, the run reports it
+        report(load_error_line(paths, error))
+        return 0, 1
+    passed = failed = 0
+    for test in blocks.tests:
+        outcome = run_test(oso, test, blocks)
+        for line in outcome_lines(outcome, verbose):
+            report(line)
+        passed += outcome.passed
+        failed += not outcome.passed
+    return passed, failed
 
 
 def run_file(path: Path, report: Callable[[str], None], verbose: bool = False) -> tuple[int, int]:
@@ -512,10 +587,14 @@ def _rstripped(report: Callable[[str], None]) -> Callable[[str], None]:
 def main(argv: list | None = None) -> int:
     """Run `test`; returns the exit status (0 all passed, 1 failures, 2 usage errors)."""
     parser = argparse.ArgumentParser(prog="python -m oso_core test",
-                                     description="Run policy test files (*.polar-test.yaml).")
+                                     description="Run policy test files (*.polar-test.yaml) and the test blocks "
+                                                 "of Oso Cloud dialect policies (*.polar).")
     parser.add_argument("paths", nargs="*", default=["."], metavar="PATH",
-                        help="test files, or directories searched for *.polar-test.yaml (default: .)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="also list the cases that pass")
+                        help="test files and policies (the .polar files named are loaded together), or "
+                             "directories searched for *.polar-test.yaml and .polar files with test blocks "
+                             "(default: .)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also list the cases, tests and assertions that pass")
     options = parser.parse_args(argv)
     try:
         files = discover(options.paths)
@@ -523,16 +602,27 @@ def main(argv: list | None = None) -> int:
         print(f"error: no such file or directory: {error}", file=sys.stderr)
         return 2
     if not files:
-        print("error: no policy test files (*.polar-test.yaml) found", file=sys.stderr)
+        print("error: no policy test files (*.polar-test.yaml, or .polar files with test blocks) found",
+              file=sys.stderr)
         return 2
-    try:
-        _yaml()
-    except ImportError as error:
-        print(f"error: {error}", file=sys.stderr)
+    named_polar = [f for f in files if f.suffix == ".polar" and f in {Path(p) for p in options.paths}]
+    if named_polar and not any(map(has_test_blocks, named_polar)):
+        print(f"error: no test blocks in {', '.join(map(str, named_polar))}", file=sys.stderr)
         return 2
+    yaml_files = [f for f in files if f.suffix != ".polar"]
+    if yaml_files:
+        try:
+            _yaml()
+        except ImportError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     passed = failed = 0
-    for path in files:
+    for path in yaml_files:
         p, f = run_file(path, print, options.verbose)
+        passed += p
+        failed += f
+    for policy in _policies(options.paths, files):
+        p, f = run_policy(policy, print, options.verbose)
         passed += p
         failed += f
     print(f"{passed} passed, {failed} failed")

@@ -11,7 +11,7 @@ from pathlib import Path
 from lsprotocol import types
 from pygls import uris
 
-from ..policy_tests import PolicyTestError, PolicyTestSuite, discover
+from ..policy_tests import PolicyTestError, PolicyTestSuite, discover, is_policy_test_file
 
 RUN_TESTS = "oso.runPolicyTests"
 
@@ -91,7 +91,7 @@ class TestFiles:
                 files = discover([root])
             except FileNotFoundError:
                 continue
-            found += [str(f) for f in files if wanted in self._policies(f)]
+            found += [str(f) for f in files if is_policy_test_file(f) and wanted in self._policies(f)]
         return found
 
     def lenses(self, policy_path: str | None, roots: tuple[str, ...]) -> list[types.CodeLens]:
