@@ -127,13 +127,14 @@ def list_requests(data: fd.Dataset, users: list, count: int) -> list:
 # One database
 # ---------------------------------------------------------------------------------------------
 
-def run_one(backend: str, sizes: fd.Sizes, settings: Settings, problems: list, notes: list) -> Result:
+def run_one(backend: str, sizes: fd.Sizes, settings: Settings, problems: list, notes: list,
+            postgres_url: str = fd.DEFAULT_POSTGRES_URL) -> Result:
     """Everything for one backend: load, check, time; the database is dropped afterwards."""
     result = Result(backend, sizes)
     data = fd.generate(sizes)
     value_rows, fact_rows = fd.rows(data)
     result.facts = len(fact_rows)
-    db = fd.create_database(backend)
+    db = fd.create_database(backend, postgres_url)
     try:
         store = FactStore(db.engine)
         store.policy(fp.POLICY, "github.polar", dialect="legacy")
