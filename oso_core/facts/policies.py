@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..oso import Oso
 from .errors import FactStoreError
-from .schema import policies_table
+from .schema import meta_table, policies_table
 
 #: Whether this front end knows dialects (checked once: the signature does not change at runtime).
 HAS_DIALECTS = "dialect" in inspect.signature(Oso.load_str).parameters
@@ -24,6 +24,11 @@ HAS_DIALECTS = "dialect" in inspect.signature(Oso.load_str).parameters
 
 def _dialect_kwargs(dialect: Optional[str]) -> dict:
     return {"dialect": dialect} if HAS_DIALECTS else {}
+
+
+def effective_dialect(dialect: Optional[str]) -> Optional[str]:
+    """The dialect a load with `dialect` really uses (without dialects: legacy)."""
+    return dialect if HAS_DIALECTS else "legacy"
 
 
 def load_source(src: str, dialect: Optional[str]) -> Oso:
@@ -44,21 +49,31 @@ def load_paths(paths: Iterable[Union[str, Path]], dialect: Optional[str]) -> tup
     return oso, src, ", ".join(str(p) for p in paths)
 
 
+def _dialect_key(environment: str, version: int) -> str:
+    # The dialect a version was loaded in, so reopening the store loads it the same way.
+    return f"policy_dialect/{version}/{environment}"
+
+
 def latest(engine: Engine, environment: str) -> Optional[tuple[int, str, Optional[str]]]:
-    """(version, src, filename) of the environment's newest policy, if any."""
+    """(version, src, dialect) of the environment's newest policy, if any (dialect None:
+    detected by the front end)."""
     p = policies_table
-    query = (select(p.c.version, p.c.src, p.c.filename).where(p.c.env == environment)
-             .order_by(p.c.version.desc()).limit(1))
+    query = (select(p.c.version, p.c.src).where(p.c.env == environment).order_by(p.c.version.desc()).limit(1))
     try:
         with engine.connect() as conn:
             row = conn.execute(query).first()
+            if row is None:
+                return None
+            dialect = conn.execute(select(meta_table.c.value)
+                                   .where(meta_table.c.key == _dialect_key(environment, row[0]))).scalar()
     except SQLAlchemyError as error:
         raise FactStoreError(f"Reading the policy of environment {environment!r} failed: {error}") from error
-    return None if row is None else (row[0], row[1], row[2])
+    return row[0], row[1], dialect or None
 
 
-def record(engine: Engine, environment: str, src: str, filename: Optional[str]) -> int:
-    """Store a new policy version of the environment (one above the newest) and return it."""
+def record(engine: Engine, environment: str, src: str, filename: Optional[str], dialect: Optional[str]) -> int:
+    """Store a new policy version of the environment (one above the newest) and the dialect it
+    was loaded in; return the version."""
     p = policies_table
     for _ in range(3):  # another writer may take the same version number: take the next one
         try:
@@ -67,6 +82,7 @@ def record(engine: Engine, environment: str, src: str, filename: Optional[str]) 
                 version = (newest or 0) + 1
                 conn.execute(p.insert().values(env=environment, version=version, filename=filename, src=src,
                                                created_at=time.time()))
+                conn.execute(meta_table.insert().values(key=_dialect_key(environment, version), value=effective_dialect(dialect) or ""))
             return version
         except IntegrityError:
             continue

@@ -53,8 +53,8 @@ class FactStore:
         ensure_schema(self.engine)
         stored = policies.latest(self.engine, environment)
         if stored is not None:
-            version, src, _filename = stored
-            self._loaded = _Loaded(policies.load_source(src, "cloud"), version, src)
+            version, src, dialect = stored
+            self._loaded = _Loaded(policies.load_source(src, dialect), version, src)
 
     def __repr__(self) -> str:
         return f"FactStore({self.engine.url!r}, environment={self.environment!r}, policy_version={self.policy_version})"
@@ -71,16 +71,16 @@ class FactStore:
         policy that does not load raises its Polar error; the previous one keeps serving."""
         if not isinstance(src, str):
             raise TypeError(f"policy source must be a string, got {type(src).__name__}")
-        return self._install(policies.load_source(src, dialect), src, filename)
+        return self._install(policies.load_source(src, dialect), src, filename, dialect)
 
     def load_files(self, paths: Iterable[Union[str, Path]], *, dialect: Optional[str] = "cloud") -> int:
         """Load policy files (one load; errors name the file) as a new version (returned)."""
         oso, src, names = policies.load_paths(paths, dialect)
-        return self._install(oso, src, names)
+        return self._install(oso, src, names, dialect)
 
-    def _install(self, oso: Oso, src: str, filename: Optional[str]) -> int:
+    def _install(self, oso: Oso, src: str, filename: Optional[str], dialect: Optional[str]) -> int:
         with self._policy_lock:
-            version = policies.record(self.engine, self.environment, src, filename)
+            version = policies.record(self.engine, self.environment, src, filename, dialect)
             self._loaded = _Loaded(oso, version, src)
         return version
 
