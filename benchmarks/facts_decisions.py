@@ -29,6 +29,7 @@ Targets (issue 13) are reported as met or not, never a failure.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import random
@@ -127,11 +128,17 @@ def list_requests(data: fd.Dataset, users: list, count: int) -> list:
 # One database
 # ---------------------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=1)
+def _dataset(sizes: fd.Sizes) -> fd.Dataset:
+    # Generated once per run for both databases (seconds at scale 1).
+    return fd.generate(sizes)
+
+
 def run_one(backend: str, sizes: fd.Sizes, settings: Settings, problems: list, notes: list,
             postgres_url: str = fd.DEFAULT_POSTGRES_URL) -> Result:
     """Everything for one backend: load, check, time; the database is dropped afterwards."""
     result = Result(backend, sizes)
-    data = fd.generate(sizes)
+    data = _dataset(sizes)
     value_rows, fact_rows = fd.rows(data)
     result.facts = len(fact_rows)
     db = fd.create_database(backend, postgres_url)
