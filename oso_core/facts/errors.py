@@ -20,3 +20,13 @@ class NoPolicyError(FactStoreError):
 
 class SchemaVersionError(FactStoreError):
     """The database holds a fact store schema this code cannot use (newer than it knows)."""
+
+
+class UnboundedResultError(FactStoreError):
+    """The answer is not a finite set: a rule holds for every value of the asked type (e.g.
+    `allow(_, "read", _: Repo)` makes `list` every Repo id, including ones never stored)."""
+
+
+class UnsupportedPolicyError(FactStoreError):
+    """The policy uses a construct the SQL compiler cannot translate (named in the message);
+    the decision is not made rather than made wrongly."""
