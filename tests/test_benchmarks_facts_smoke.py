@@ -53,6 +53,7 @@ def _assert_checked_run(result, problems, notes) -> None:
         assert [full for *_, full in result.plans] == [[]] * len(result.plans)   # no full scans
     else:
         assert any("engine not measured" in n for n in notes)
+    assert bench.engine_available() is None      # Decisions is merged: the engine is measured
     block = bench.render([result], notes)
     assert "| authorize |" in block and "list (many repos)" in block
 
