@@ -529,3 +529,116 @@ def test_store_policy_metadata(make_store):
     assert store.get_policy_metadata() == {"resources": {"global": {"roles": [], "permissions": [], "relations": {}}}}
     with pytest.raises(NoPolicyError):
         make_store("empty").get_policy_metadata()
+
+
+# Large batches (PostgreSQL: COPY through temporary tables) ---------------------------------------
+
+@pytest.fixture
+def copy_everything(monkeypatch):
+    """Send every insert through the large-batch path (PostgreSQL COPY)."""
+    from oso_core.facts import writes
+    monkeypatch.setattr(writes, "COPY_THRESHOLD", 1)
+
+
+def test_large_batch_path_stores_hostile_ids_exactly(make_store, copy_everything):
+    store = loaded(make_store)
+    with store.batch() as tx:
+        for i, hostile in enumerate(HOSTILE_IDS):
+            tx.insert(("has_role", Value("User", hostile), hostile, Value("Org", f"o{i}")))
+        tx.insert(("stars", ANVIL, -7))
+        tx.insert(("archived", ANVIL, True))
+    for i, hostile in enumerate(HOSTILE_IDS):
+        user = Value("User", hostile)
+        assert store.get(("has_role", user, None, None)) == [("has_role", user, hostile, Value("Org", f"o{i}"))]
+    assert store.get(("stars", None, None)) == [("stars", ANVIL, -7)]
+    assert store.get(("archived", None, None)) == [("archived", ANVIL, True)]
+    with store.batch() as tx:  # again: every row conflicts, nothing changes, a second COPY in one process
+        tx.insert(("stars", ANVIL, -7))
+        tx.insert(("stars", ROCKET, 1))
+    assert len(store.get(("stars", None, None))) == 2
+
+
+def test_large_batch_path_refuses_collisions_and_writes_nothing(make_store, copy_everything):
+    store = loaded(make_store)
+    with store.engine.begin() as conn:
+        conn.execute(values_table.insert().values(vid=value_id("Repo", "rocket"), type="Repo", id="other"))
+    with pytest.raises(FactStoreError, match="collision"):
+        with store.batch() as tx:
+            tx.insert(("is_public", ANVIL))
+            tx.insert(("is_public", ROCKET))
+    assert every_fact(store) == []
+    with store.engine.connect() as conn:  # the values of the failed batch were not kept either
+        assert conn.execute(select(values_table.c.vid).where(values_table.c.id == "anvil")).all() == []
+
+
+# Decisions through the store (oso_core.facts.decisions) ------------------------------------------
+
+def github_store(make_store) -> FactStore:
+    store = loaded(make_store)
+    with store.batch() as tx:
+        tx.insert(("has_relation", ANVIL, "parent", ACME))
+        tx.insert(("has_role", ALICE, "member", ACME))
+        tx.insert(("is_public", ROCKET))
+    return store
+
+
+def test_authorize_list_and_actions_over_stored_facts(make_store):
+    store = github_store(make_store)
+    assert store.authorize(ALICE, "read", ANVIL)       # through the org
+    assert not store.authorize(BOB, "read", ANVIL)
+    assert store.authorize(BOB, "read", ROCKET)        # public
+    assert not store.authorize(ALICE, "write", ANVIL)
+    assert store.list(ALICE, "read", "Repo") == ["anvil", "rocket"]
+    assert store.list(BOB, "read", "Repo") == ["rocket"]
+    assert store.actions(ALICE, ANVIL) == ["read"] and store.actions(BOB, ANVIL) == []
+    store.delete(("has_role", ALICE, None, None))
+    assert not store.authorize(ALICE, "read", ANVIL)
+
+
+def test_each_decision_is_one_sql_statement(make_store):
+    store = github_store(make_store)
+    store.authorize(ALICE, "read", ANVIL)  # compile and cache first
+    store.list(ALICE, "read", "Repo")
+    store.actions(ALICE, ANVIL)
+    statements = count_statements(store.engine)
+    store.authorize(ALICE, "read", ANVIL)
+    store.list(ALICE, "read", "Repo", [("has_role", BOB, "member", ANVIL)])
+    store.actions(ALICE, ANVIL)
+    assert len(statements) == 3
+
+
+def test_context_facts_count_for_one_decision_and_are_validated(make_store):
+    store = github_store(make_store)
+    context = [("has_role", BOB, "member", ACME)]
+    assert store.authorize(BOB, "read", ANVIL, context)
+    assert store.list(BOB, "read", "Repo", context) == ["anvil", "rocket"]
+    assert store.actions(BOB, ANVIL, context) == ["read"]
+    assert not store.authorize(BOB, "read", ANVIL)  # never stored
+    assert store.get(("has_role", BOB, None, None)) == []
+    for bad in [[("has_role", BOB, "member", BOB)], [("nope", BOB)], [("is_public", Value("Repo", "a\x00"))]]:
+        with pytest.raises(InvalidFactError):
+            store.authorize(BOB, "read", ANVIL, bad)
+    with pytest.raises(InvalidFactError, match="list of facts"):
+        store.list(BOB, "read", "Repo", "has_role")
+
+
+def test_decisions_follow_the_newest_policy_and_need_one(make_store):
+    store = github_store(make_store)
+    assert store.authorize(BOB, "read", ROCKET)
+    store.policy(GITHUB.replace('allow(_u, "read", repo: Repo) if is_public(repo);', ""), **LEGACY)
+    assert not store.authorize(BOB, "read", ROCKET)
+    empty = make_store("empty")
+    with pytest.raises(NoPolicyError):
+        empty.authorize(ALICE, "read", ANVIL)
+    with pytest.raises(NoPolicyError):
+        empty.list(ALICE, "read", "Repo")
+
+
+def test_decisions_refuse_nul_ids_and_a_database_failure_raises(make_store):
+    store = github_store(make_store)
+    with pytest.raises(InvalidFactError, match="NUL"):
+        store.authorize(Value("User", "alice\x00"), "read", ANVIL)
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE oso_facts"))
+    with pytest.raises(FactStoreError):
+        store.authorize(ALICE, "read", ANVIL)

@@ -15,9 +15,11 @@ from typing import Iterable, Iterator, Optional, Sequence, Union
 from sqlalchemy import Engine
 
 from ..oso import Oso
+from ..values import Value
 from . import policies, reads, writes
 from .database import Database, ensure_schema, open_engine
-from .errors import FactStoreError, NoPolicyError
+from .decisions import Decisions
+from .errors import FactStoreError, InvalidFactError, NoPolicyError
 from .metadata import policy_metadata
 from .validation import FactValidator, split_pattern
 
@@ -27,14 +29,15 @@ DEFAULT_ENVIRONMENT = "default"
 class _Loaded:
     """One loaded policy version: swapped as a whole, so readers never see half of a load."""
 
-    __slots__ = ("oso", "version", "src", "validator")
+    __slots__ = ("oso", "version", "src", "validator", "decisions")
 
-    def __init__(self, oso: Oso, version: int, src: str) -> None:
+    def __init__(self, oso: Oso, version: int, src: str, engine: Engine, environment: str) -> None:
         self.oso = oso
         self.version = version
         self.src = src
         blocks = oso.resource_blocks()
         self.validator = FactValidator(oso.fact_signatures(), blocks["actors"], blocks["blocks"])
+        self.decisions = Decisions(engine, environment, oso, version)
 
 
 class FactStore:
@@ -54,7 +57,7 @@ class FactStore:
         stored = policies.latest(self.engine, environment)
         if stored is not None:
             version, src, dialect = stored
-            self._loaded = _Loaded(policies.load_source(src, dialect), version, src)
+            self._loaded = _Loaded(policies.load_source(src, dialect), version, src, self.engine, environment)
 
     def __repr__(self) -> str:
         return f"FactStore({self.engine.url!r}, environment={self.environment!r}, policy_version={self.policy_version})"
@@ -81,7 +84,7 @@ class FactStore:
     def _install(self, oso: Oso, src: str, filename: Optional[str], dialect: Optional[str]) -> int:
         with self._policy_lock:
             version = policies.record(self.engine, self.environment, src, filename, dialect)
-            self._loaded = _Loaded(oso, version, src)
+            self._loaded = _Loaded(oso, version, src, self.engine, self.environment)
         return version
 
     def get_policy(self) -> Optional[str]:
@@ -111,6 +114,35 @@ class FactStore:
         """Roles, permissions and relations per actor/resource type, plus "global" (Oso Cloud's
         `get_policy_metadata`, as a dict)."""
         return policy_metadata(self._policy().oso.resource_blocks())
+
+    # Decisions (one SQL statement each: oso_core.facts.decisions) ---------------------------------
+
+    def authorize(self, actor: Value, action: str, resource: Value, context_facts: Sequence[Sequence[object]] = ()) -> bool:
+        """Does the policy allow `actor` to `action` `resource`, over the stored facts and these
+        context facts (validated like inserts, never stored)?"""
+        loaded, facts = self._decision_inputs(context_facts, actor, resource)
+        return loaded.decisions.authorize(actor, action, resource, facts)
+
+    def actions(self, actor: Value, resource: Value, context_facts: Sequence[Sequence[object]] = ()) -> list[str]:
+        """The actions `actor` may perform on `resource`, sorted."""
+        loaded, facts = self._decision_inputs(context_facts, actor, resource)
+        return loaded.decisions.actions(actor, resource, facts)
+
+    def list(self, actor: Value, action: str, resource_type: str,
+             context_facts: Sequence[Sequence[object]] = ()) -> list[str]:
+        """The ids of the `resource_type` resources `actor` may `action`, sorted."""
+        loaded, facts = self._decision_inputs(context_facts, actor)
+        return loaded.decisions.list(actor, action, resource_type, facts)
+
+    def _decision_inputs(self, context_facts: Sequence[Sequence[object]], *entities: object) -> tuple[_Loaded, list]:
+        loaded = self._policy()
+        for entity in entities:
+            if isinstance(entity, Value) and ("\x00" in entity.id or "\x00" in entity.type):
+                raise InvalidFactError(f"An entity id or type cannot contain the NUL character (\\0): {entity!r:.80}")
+        if isinstance(context_facts, (str, bytes)) or not isinstance(context_facts, Iterable):
+            raise InvalidFactError(f"context_facts is a list of facts, got {context_facts!r:.80}")
+        facts = [(predicate, *args) for predicate, args in loaded.validator.validate_all(context_facts)]
+        return loaded, facts
 
     # Facts --------------------------------------------------------------------------------------
 

@@ -60,10 +60,15 @@ def split_fact(fact: object) -> tuple[str, tuple]:
     """`(predicate, args)` of a concrete fact, its shape and ids checked (not its signature)."""
     predicate, args = _split(fact, "fact")
     for position, arg in enumerate(args):
-        if arg is None or isinstance(arg, ValueOfType):
+        if isinstance(arg, Value):
+            if "\x00" in arg.id or "\x00" in arg.type:
+                raise _nul(predicate, args)
+        elif isinstance(arg, str):
+            if "\x00" in arg:
+                raise _nul(predicate, args)
+        elif arg is None or isinstance(arg, ValueOfType):
             raise InvalidFactError(f"{show_fact(predicate, args)}: argument {position + 1} is a wildcard; a fact "
                                    "to insert has concrete arguments (Value, str, int or bool)")
-        _check_text(predicate, args, arg)
     return predicate, args
 
 
@@ -88,11 +93,9 @@ def _split(item: object, what: str) -> tuple[str, tuple]:
     return predicate, args
 
 
-def _check_text(predicate: str, args: tuple, arg: object) -> None:
-    texts = (arg.type, arg.id) if isinstance(arg, Value) else (arg,) if isinstance(arg, str) else ()
-    if any("\x00" in t for t in texts):
-        raise InvalidFactError(f"{show_fact(predicate, args)}: ids, types and strings of facts cannot contain "
-                               "the NUL character (\\0)")
+def _nul(predicate: str, args: tuple) -> InvalidFactError:
+    return InvalidFactError(f"{show_fact(predicate, args)}: ids, types and strings of facts cannot contain "
+                            "the NUL character (\\0)")
 
 
 class FactValidator:
@@ -103,11 +106,16 @@ class FactValidator:
         self.signatures = {name: [tuple(s) for s in sigs] for name, sigs in signatures.items()}
         self.actors = frozenset(actors)
         self.resources = frozenset(resources) | self.actors
+        # (predicate, argument types) already accepted: a batch checks each shape once.
+        self._accepted: set[tuple[str, tuple[str, ...]]] = set()
 
     def validate(self, fact: object) -> tuple[str, tuple]:
         """`(predicate, args)` of an accepted fact; InvalidFactError naming the predicate and
         the signatures it expected otherwise."""
         predicate, args = split_fact(fact)
+        shape = (predicate, tuple(map(arg_type, args)))
+        if shape in self._accepted:
+            return predicate, args
         signatures = self.signatures.get(predicate)
         if not signatures:
             known = ", ".join(sorted(self.signatures)) or "none"
@@ -118,6 +126,7 @@ class FactValidator:
             expected = " or ".join(show_signature(predicate, s) for s in signatures)
             reason = "matches no signature of" if same_arity else f"has {len(args)} arguments; no signature of"
             raise InvalidFactError(f"{show_fact(predicate, args)} {reason} {predicate}: expected {expected}")
+        self._accepted.add(shape)
         return predicate, args
 
     def validate_all(self, facts: Iterable[object]) -> list[tuple[str, tuple]]:

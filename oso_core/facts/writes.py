@@ -16,7 +16,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..values import ValueOfType
 from .errors import FactStoreError
-from .schema import ARG_COLUMNS, arg_id, facts_table, typed_parts, values_table
+from .pg_copy import COPY_THRESHOLD, copy_insert
+from .schema import ARG_COLUMNS, arg_id, facts_table, typed_parts, value_id, values_table
 
 INSERT, DELETE = "insert", "delete"
 # One operation: (INSERT, predicate, args) with concrete args, or (DELETE, predicate, pattern).
@@ -48,26 +49,41 @@ def insert_facts(conn: Connection, environment: str, facts: Sequence[tuple[str, 
     """Insert validated `(predicate, args)` facts with their values."""
     values: dict[int, tuple[str, str]] = {}
     rows = []
+    padding = (0,) * len(ARG_COLUMNS)
     for predicate, args in facts:
-        row = {"env": environment, "predicate": predicate, "arity": len(args)}
-        for column in ARG_COLUMNS:
-            row[column] = 0
-        for column, arg in zip(ARG_COLUMNS, args):
+        vids = []
+        for arg in args:
             parts = typed_parts(arg)
-            vid = arg_id(arg)
+            vid = value_id(*parts)
             known = values.setdefault(vid, parts)
             if known != parts:
                 raise _collision(vid, known, parts)
-            row[column] = vid
-        rows.append(row)
+            vids.append(vid)
+        rows.append((environment, predicate, len(args), *vids, *padding[len(vids):]))
     if not rows:
         return
+    # In key order, index pages are filled one after another instead of at random.
+    rows.sort()
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
+        copy_insert(conn, values, rows)
+        return
     new_values = _unknown_values(conn, values)
-    insert = _insert_for(conn)
     if new_values:
-        conn.execute(insert(values_table).on_conflict_do_nothing(),
-                     [{"vid": vid, "type": t, "id": i} for vid, (t, i) in new_values.items()])
-    conn.execute(insert(facts_table).on_conflict_do_nothing(), rows)
+        _insert_many(conn, values_table, [(vid, t, i) for vid, (t, i) in sorted(new_values.items())])
+    _insert_many(conn, facts_table, rows)
+
+
+def _insert_many(conn: Connection, table, rows: list[tuple]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING of `rows` (tuples in the table's column order), one executemany."""
+    if conn.dialect.name == "sqlite":
+        # The DBAPI's executemany directly: SQLAlchemy's per-row parameter processing would
+        # cost as much as SQLite's own work. Table and column names are the schema's constants.
+        columns = ", ".join(c.name for c in table.columns)
+        marks = ", ".join("?" for _ in table.columns)
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING", rows)
+        return
+    names = [c.name for c in table.columns]
+    conn.execute(_insert_for(conn)(table).on_conflict_do_nothing(), [dict(zip(names, row)) for row in rows])
 
 
 def _unknown_values(conn: Connection, values: dict[int, tuple[str, str]]) -> dict[int, tuple[str, str]]:
