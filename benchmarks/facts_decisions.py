@@ -12,8 +12,9 @@ bulk-loaded into the store's tables (load time reported), then:
 
 1. authorize(user, "read", repo): allowed and denied requests (prebuilt, shuffled), each timed
    alone through `FactStore.authorize`, the hand SQL through SQLAlchemy on the same engine
-   (a pool checkout per call, as the store does) and the hand SQL on a raw DBAPI cursor (the
-   floor); median and p99 of each, ratios;
+   (`engine.connect()` per call, as the store does; the ratio is against this), the hand SQL
+   on autocommit connections of that engine, and the hand SQL on one held raw DBAPI cursor
+   (the floor); median and p99 of each;
 2. list(user, "read", "Repo"): users with many repos and users with one, the same way;
 3. the memory check: tracemalloc peak during a batch of decisions (loading the fact table into
    Python would be hundreds of MB at scale 1);
@@ -84,31 +85,6 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def decider(store: FactStore) -> tuple[Optional[object], Optional[str]]:
-    """What answers the engine's decisions: the store itself once it delegates authorize/list
-    to Decisions, else a `Decisions` built on the store's engine and policy as the store will
-    (the contract's constructor); (None, why) when neither exists. The second item is a note."""
-    if callable(getattr(FactStore, "authorize", None)) and callable(getattr(FactStore, "list", None)):
-        return store, None
-    try:
-        from oso_core.facts.decisions import Decisions
-    except ImportError as error:
-        return None, f"engine not measured: no FactStore.authorize and no Decisions ({error})"
-    return (Decisions(store.engine, store.environment, store.oso, store.policy_version),
-            "engine measured through Decisions(store.engine, ...) directly: FactStore does not delegate yet")
-
-
-def engine_available() -> Optional[str]:
-    """None if the engine's decisions can be measured, else why not."""
-    if callable(getattr(FactStore, "authorize", None)):
-        return None
-    try:
-        from oso_core.facts.decisions import Decisions  # noqa: F401
-    except ImportError as error:
-        return str(error)
-    return None
-
-
 # ---------------------------------------------------------------------------------------------
 # Requests (built outside every timed loop)
 # ---------------------------------------------------------------------------------------------
@@ -167,24 +143,21 @@ def run_one(backend: str, sizes: fd.Sizes, settings: Settings, problems: list, n
         result.load_s = fd.load(db, value_rows, fact_rows)
         log(f"{backend}: loaded in {result.load_s:.1f} s")
         del value_rows, fact_rows
-        _decisions(store, db, data, settings, result, problems, notes)
+        _decisions(store, db, data, settings, result, problems)
         _batch_insert(store, db, sizes, settings, result, problems)
     finally:
         db.drop()
     return result
 
 
-def _decisions(store, db: fd.Database, data: fd.Dataset, settings: Settings, result: Result,
-               problems: list, notes: list) -> None:
+def _decisions(store: FactStore, db: fd.Database, data: fd.Dataset, settings: Settings, result: Result,
+               problems: list) -> None:
     rng = random.Random(29)
     where = f"{result.backend}, {result.facts:,} facts"
     engine = db.engine
     auth = authorize_requests(data, settings.authorize_requests, rng)
     lists = {"list (many repos)": list_requests(data, data.heavy, settings.list_requests // 2),
              "list (one repo)": list_requests(data, data.light, settings.list_requests // 2)}
-    engine_decisions, note = decider(store)
-    if note is not None and note not in notes:
-        notes.append(note)
 
     def hand_auth(req):
         with engine.connect() as conn:
@@ -210,14 +183,12 @@ def _decisions(store, db: fd.Database, data: fd.Dataset, settings: Settings, res
     raw_list, list_params = ft.raw_caller(engine, fp.HAND_LIST_READ)
     try:
         raw_auth_requests = [(a, r, e, p, auth_params(p)) for a, r, e, p in auth]
-        auth_calls = {"hand": hand_auth, "autocommit": hand_auth_autocommit,
+        auth_calls = {"engine": lambda req: store.authorize(req[0], "read", req[1]),
+                      "hand": hand_auth, "autocommit": hand_auth_autocommit,
                       "raw": lambda req: raw_auth(req[4])[0][0] == 1}
-        list_calls = {"hand": hand_list, "autocommit": hand_list_autocommit,
+        list_calls = {"engine": lambda req: store.list(req[0], "read", "Repo"),
+                      "hand": hand_list, "autocommit": hand_list_autocommit,
                       "raw": lambda req: sorted(row[0] for row in raw_list(req[3]))}
-        if engine_decisions is not None:
-            authorize, list_ids = engine_decisions.authorize, engine_decisions.list
-            auth_calls = {"engine": lambda req: authorize(req[0], "read", req[1]), **auth_calls}
-            list_calls = {"engine": lambda req: list_ids(req[0], "read", "Repo"), **list_calls}
         # Warm up every path (statement compilation, prepared statements, caches): untimed.
         ft.time_interleaved(auth_calls, raw_auth_requests[:50], 0)
         budget = int(settings.budget_s * 1e9)
@@ -237,10 +208,9 @@ def _decisions(store, db: fd.Database, data: fd.Dataset, settings: Settings, res
     finally:
         raw_auth.close()
         raw_list.close()
-    if engine_decisions is not None:
-        _memory(engine_decisions, auth, lists, settings, result)
-        if settings.explain:
-            _plans(engine_decisions, engine, auth, lists, result)
+    _memory(store, auth, lists, settings, result)
+    if settings.explain:
+        _plans(store, engine, auth, lists, result)
 
 
 def _check(case: str, where: str, expected: list, timed: dict, problems: list) -> None:
@@ -330,15 +300,13 @@ def render(results: list, notes: list) -> str:
         for case in cases:
             hand, raw = r.timings[case, "hand"], r.timings[case, "raw"]
             autocommit = r.timings[case, "autocommit"]
-            engine = r.timings.get((case, "engine"))
-            eng = f"{format_number(engine.median_us)} / {format_number(engine.p99_us)}" if engine else "-"
-            ratio = f"{engine.median_us / hand.median_us:.2f}x" if engine else "-"
+            engine = r.timings[case, "engine"]
+            eng = f"{format_number(engine.median_us)} / {format_number(engine.p99_us)}"
+            ratio = f"{engine.median_us / hand.median_us:.2f}x"
             lines.append(f"| {LABELS[r.backend]} | {r.facts:,} | {case} | {eng} | "
                          f"{format_number(hand.median_us)} / {format_number(hand.p99_us)} | "
                          f"{format_number(autocommit.median_us)} | {format_number(raw.median_us)} | "
                          f"{ratio} | {len(hand.times):,} |")
-            if engine is None:
-                continue
             if case == "authorize":
                 verdicts.append(f"{LABELS[r.backend]} authorize: median {format_number(engine.median_us)} µs "
                                 f"<= 300: {_verdict(engine.median_us <= 300)}; p99 "
@@ -352,7 +320,7 @@ def render(results: list, notes: list) -> str:
                                 f"{_verdict(engine.median_us <= 3 * hand.median_us)}")
     lines.append("")
     for r in results:
-        memory = "-" if r.memory_bytes is None else f"{r.memory_bytes / 1024:,.0f} kB"
+        memory = f"{r.memory_bytes / 1024:,.0f} kB"
         scans = sum(len(full) for *_, full in r.plans)
         planned = "-" if not r.plans else (f"{scans} full scan(s) of oso_facts in {len(r.plans)} plans"
                                            if scans else f"no full scan of oso_facts ({len(r.plans)} plans)")

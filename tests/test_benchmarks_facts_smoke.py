@@ -41,21 +41,15 @@ def _run(backend: str, url: str = fd.DEFAULT_POSTGRES_URL):
 
 def _assert_checked_run(result, problems, notes) -> None:
     assert problems == []
-    implementations = {"hand", "autocommit", "raw"}
-    if bench.engine_available() is None:
-        implementations.add("engine")
+    implementations = {"engine", "hand", "autocommit", "raw"}
     for case in ("authorize", "list (many repos)", "list (one repo)"):
         assert {name for c, name in result.timings if c == case} == implementations
         assert len(result.timings[case, "hand"].times) > 0
     answers = result.timings["authorize", "hand"].answers
     assert True in answers and False in answers         # allowed and denied requests
     assert result.batch_facts == 100 and result.batch_s is not None
-    if bench.engine_available() is None:
-        assert result.memory_bytes is not None and result.plans
-        assert [full for *_, full in result.plans] == [[]] * len(result.plans)   # no full scans
-    else:
-        assert any("engine not measured" in n for n in notes)
-    assert bench.engine_available() is None      # Decisions is merged: the engine is measured
+    assert result.memory_bytes is not None and result.plans
+    assert [full for *_, full in result.plans] == [[]] * len(result.plans)   # no full scans
     block = bench.render([result], notes)
     assert "| authorize |" in block and "list (many repos)" in block
 
