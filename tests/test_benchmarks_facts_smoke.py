@@ -116,3 +116,11 @@ def test_benchmark_on_postgresql():
     require_postgres()
     url = postgres_url()
     _assert_checked_run(*_run("postgresql", url))
+
+
+def test_an_engine_answering_differently_fails_the_run(monkeypatch):
+    """Without the parent-org rules the store denies what the hand SQL allows: a problem."""
+    kept = [line for line in fp.POLICY.splitlines() if 'has_relation(r, "parent", o)' not in line]
+    monkeypatch.setattr(fp, "POLICY", "\n".join(kept))
+    _, problems, _ = _run("sqlite")
+    assert any("engine differs from the hand SQL" in p and p.startswith("sqlite") for p in problems)
