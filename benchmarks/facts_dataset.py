@@ -269,9 +269,8 @@ def load(db: Database, value_rows: list, fact_rows: list) -> float:
                 for row in fact_rows:
                     copy.write_row(row)
             raw.commit()
-            cursor.execute("ANALYZE oso_values")
-            cursor.execute("ANALYZE oso_facts")
-            raw.commit()
+            for table in ("oso_values", "oso_facts"):
+                _analyze_postgres(raw, table)
         else:
             cursor = raw.cursor()
             cursor.executemany("INSERT INTO oso_values (vid, type, id) VALUES (?, ?, ?)", value_rows)
@@ -283,3 +282,19 @@ def load(db: Database, value_rows: list, fact_rows: list) -> float:
     finally:
         raw.close()
     return perf_counter() - start
+
+
+def _analyze_postgres(raw, table: str, attempts: int = 5) -> None:
+    """ANALYZE one table in its own transaction; autovacuum analyzing the freshly loaded tables
+    at the same time can deadlock with it (the server then cancels one of the two): retry."""
+    import psycopg
+
+    for attempt in range(attempts):
+        try:
+            raw.cursor().execute(f"ANALYZE {table}")
+            raw.commit()
+            return
+        except psycopg.errors.DeadlockDetected:
+            raw.rollback()
+            if attempt == attempts - 1:
+                raise
