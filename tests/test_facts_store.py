@@ -139,6 +139,16 @@ def test_policy_versions_increase_per_environment(make_store):
     assert make_store("a").policy_version == 2  # a new store on the database reads the newest
 
 
+def test_a_policy_version_is_stored_with_its_file_name(make_store):
+    from oso_core.facts.schema import policies_table
+    store = make_store("named")
+    store.policy(GITHUB, "github.polar", **LEGACY)
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(policies_table.c.env, policies_table.c.version, policies_table.c.filename,
+                                   policies_table.c.src)).all()
+    assert rows == [("named", 1, "github.polar", GITHUB)]
+
+
 def test_a_policy_that_fails_to_load_raises_its_error_and_the_previous_keeps_serving(make_store):
     store = loaded(make_store)
     oso = store.oso
@@ -354,9 +364,8 @@ def test_hostile_ids_are_stored_and_matched_exactly(make_store):
     assert len(every_fact(store)) == len(HOSTILE_IDS)
 
 
-def test_integer_ids_are_strings():
-    store = FactStore()
-    store.policy(GITHUB, **LEGACY)
+def test_integer_ids_are_strings(make_store):
+    store = loaded(make_store)
     store.insert(("is_public", Value("Repo", 7)))
     assert store.get(("is_public", Value("Repo", "7"))) == [("is_public", Value("Repo", "7"))]
 
@@ -423,6 +432,31 @@ def test_match_reads_through_an_index_on_sqlite():
             plan = [str(r[-1]) for r in rows]
             facts_step = [step for step in plan if "oso_facts" in step]
             assert facts_step and all("USING" in step for step in facts_step), plan
+
+
+def test_match_can_read_through_an_index_on_postgresql():
+    from fixtures.databases import postgres_engine
+    engine, drop = postgres_engine()
+    try:
+        store = FactStore(engine)
+        store.policy(GITHUB, **LEGACY)
+        executed: list[tuple] = []
+        event.listen(engine, "before_cursor_execute",
+                     lambda conn, cursor, statement, parameters, context, many: executed.append((statement, parameters)))
+        for pattern in ([None, "admin", ACME], [ALICE, None, None], [None, "admin", None]):
+            store.match("has_role", pattern)
+        recorded = list(executed)
+        assert len(recorded) == 3
+        with engine.connect() as conn:
+            # Tiny tables are scanned whatever the indexes; forbidding scans shows an index serves.
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            for statement, parameters in recorded:
+                plan = " ".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {statement}", parameters))
+                assert "Seq Scan on oso_facts" not in plan, plan
+                assert "Index" in plan, plan
+        store.close()
+    finally:
+        drop()
 
 
 @dataclass

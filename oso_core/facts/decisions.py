@@ -30,12 +30,31 @@ _AUTHORIZE, _LIST, _ACTIONS = "authorize", "list", "actions"
 class _Plan:
     """One cached decision: the evaluation and its statement without context facts."""
 
-    __slots__ = ("evaluation", "build", "statement")
+    __slots__ = ("evaluation", "build", "statement", "compiled")
 
     def __init__(self, evaluation: Evaluation, build: Callable[[Context], Any], statement: Any) -> None:
         self.evaluation = evaluation
         self.build = build
         self.statement = statement
+        self.compiled: Optional[_Compiled] = None
+
+
+class _Compiled:
+    """A statement compiled once for the engine's dialect, executed at the driver level: a
+    cached decision skips SQLAlchemy's per-execution statement cache lookup (about half of the
+    time of a small authorize)."""
+
+    __slots__ = ("sql", "names", "params")
+
+    def __init__(self, statement: Any, engine: Engine) -> None:
+        compiled = statement.compile(engine, compile_kwargs={"render_postcompile": True})
+        self.sql = compiled.string
+        self.names = compiled.positiontup      # None for a driver with named parameters
+        self.params = dict(compiled.params)
+
+    def arguments(self, values: dict) -> Any:
+        params = {**self.params, **values}
+        return params if self.names is None else tuple(params[n] for n in self.names)
 
 
 class Decisions:
@@ -57,11 +76,8 @@ class Decisions:
         _check_value(actor, "actor")
         _check_value(resource, "resource")
         _check_action(action)
-        if not (self._known(actor.type) and self._known(resource.type)):
-            return False
         plan = self._plan(_AUTHORIZE, actor.type, action, resource.type)
-        statement = self._statement(plan, context_facts)
-        row = self._execute(statement, {ACTOR_PARAM: _vid(actor), RESOURCE_PARAM: _vid(resource)}, "authorize")
+        row = self._run(plan, context_facts, {ACTOR_PARAM: _vid(actor), RESOURCE_PARAM: _vid(resource)}, "authorize")
         return bool(row and row[0][0])
 
     def list(self, actor: Value, action: str, resource_type: str, context_facts: Sequence[tuple] = ()) -> list[str]:
@@ -71,21 +87,16 @@ class Decisions:
         _check_action(action)
         if not isinstance(resource_type, str) or not resource_type:
             raise TypeError(f"resource_type must be a non-empty string, got {resource_type!r}")
-        if not (self._known(actor.type) and self._known(resource_type)):
-            return []
         plan = self._plan(_LIST, actor.type, action, resource_type)
-        rows = self._execute(self._statement(plan, context_facts), {ACTOR_PARAM: _vid(actor)}, "list")
+        rows = self._run(plan, context_facts, {ACTOR_PARAM: _vid(actor)}, "list")
         return sorted({r[0] for r in rows})
 
     def actions(self, actor: Value, resource: Value, context_facts: Sequence[tuple] = ()) -> list[str]:
         """The sorted actions `actor` may perform on `resource`."""
         _check_value(actor, "actor")
         _check_value(resource, "resource")
-        if not (self._known(actor.type) and self._known(resource.type)):
-            return []
         plan = self._plan(_ACTIONS, actor.type, None, resource.type)
-        rows = self._execute(self._statement(plan, context_facts),
-                             {ACTOR_PARAM: _vid(actor), RESOURCE_PARAM: _vid(resource)}, "actions")
+        rows = self._run(plan, context_facts, {ACTOR_PARAM: _vid(actor), RESOURCE_PARAM: _vid(resource)}, "actions")
         return sorted({r[0] for r in rows})
 
     def build_query(self, call: tuple) -> Any:
@@ -94,11 +105,6 @@ class Decisions:
         return QueryBuilder(self, call)
 
     # Plans -----------------------------------------------------------------------------------------
-
-    def _known(self, type_name: str) -> bool:
-        kb = self.kb
-        return (type_name in kb.entity_types or type_name in kb.host.types
-                or type_name in kb.unions.get("Actor", ()) or type_name in kb.unions.get("Resource", ()))
 
     def _plan(self, kind: str, actor_type: str, action: Optional[str], resource_type: str) -> _Plan:
         key = (kind, actor_type, action, resource_type)
@@ -132,15 +138,18 @@ class Decisions:
                 return actions_statement(ctx, actor_type, resource_type, f"allow({actor_type}, _, {resource_type})")
         return _Plan(evaluation, build, build(Context(self.kb, self.environment, evaluation)))
 
-    def _statement(self, plan: _Plan, context_facts: Sequence[tuple]) -> Any:
-        if not context_facts:
-            return plan.statement
-        return plan.build(Context(self.kb, self.environment, plan.evaluation, _facts(context_facts)))
-
-    def _execute(self, statement: Any, params: dict, what: str) -> list:
+    def _run(self, plan: _Plan, context_facts: Sequence[tuple], params: dict, what: str) -> list:
+        """The rows of the plan's statement (rebuilt with the context facts, if any)."""
         try:
+            if context_facts:
+                statement = plan.build(Context(self.kb, self.environment, plan.evaluation, _facts(context_facts)))
+                with self.engine.connect() as conn:
+                    return conn.execute(statement, params).all()
+            compiled = plan.compiled
+            if compiled is None:
+                compiled = plan.compiled = _Compiled(plan.statement, self.engine)
             with self.engine.connect() as conn:
-                return conn.execute(statement, params).all()
+                return conn.exec_driver_sql(compiled.sql, compiled.arguments(params)).all()
         except SQLAlchemyError as error:
             raise FactStoreError(f"The {what} query failed: {error}") from error
 

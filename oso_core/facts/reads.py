@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import Engine, Select, and_, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..values import ValueOfType
@@ -16,32 +16,57 @@ from .errors import FactStoreError
 from .schema import ARG_COLUMNS, MAX_ARITY, arg_id, facts_table, from_parts, values_table
 
 
+_CONCRETE, _ANY, _TYPED = "c", "*", "t"
+# Statement per pattern shape (which positions are concrete, open, or open of a type); values are
+# bind parameters, so building a statement happens once per shape, not per lookup.
+_statements: dict[tuple[str, ...], Select] = {}
+
+
+def _shape_statement(shape: tuple[str, ...]) -> Select:
+    statement = _statements.get(shape)
+    if statement is not None:
+        return statement
+    f = facts_table
+    conditions = [f.c.env == bindparam("env"), f.c.predicate == bindparam("predicate"), f.c.arity == len(shape)]
+    columns = []
+    source = f
+    for position, (column, kind) in enumerate(zip(ARG_COLUMNS, shape)):
+        if kind == _CONCRETE:
+            conditions.append(f.c[column] == bindparam(f"a{position}"))
+            continue
+        v = values_table.alias(f"v{position}")
+        source = source.join(v, v.c.vid == f.c[column])
+        columns += [v.c.type, v.c.id]
+        if kind == _TYPED:
+            conditions.append(v.c.type == bindparam(f"t{position}"))
+    statement = (select(*columns) if columns else select(f.c.arity)).select_from(source).where(and_(*conditions))
+    _statements[shape] = statement
+    return statement
+
+
 def match(engine: Engine, environment: str, predicate: str, pattern: Sequence[object]) -> list[tuple]:
     """The argument tuples of the facts `predicate(*args)` matching `pattern` (None: any value,
-    ValueOfType: any value of the type), as `Value` / `str` / `int` / `bool`."""
+    ValueOfType: any value of the type), as `Value` / `str` / `int` / `bool`. One SELECT."""
     pattern = tuple(pattern)
     if len(pattern) > MAX_ARITY:
         return []
-    f = facts_table
-    conditions = [f.c.env == environment, f.c.predicate == predicate, f.c.arity == len(pattern)]
-    columns = []
-    source = f
+    shape = []
+    params: dict[str, object] = {"env": environment, "predicate": predicate}
     open_positions = []
-    for position, (column, arg) in enumerate(zip(ARG_COLUMNS, pattern)):
-        if arg is None or isinstance(arg, ValueOfType):
-            v = values_table.alias(f"v{position}")
-            source = source.join(v, v.c.vid == f.c[column])
-            columns += [v.c.type, v.c.id]
+    for position, arg in enumerate(pattern):
+        if arg is None:
+            shape.append(_ANY)
             open_positions.append(position)
-            if arg is not None:
-                conditions.append(v.c.type == arg.type)
+        elif isinstance(arg, ValueOfType):
+            shape.append(_TYPED)
+            params[f"t{position}"] = arg.type
+            open_positions.append(position)
         else:
-            conditions.append(f.c[column] == arg_id(arg))
-    query = select(*columns) if columns else select(f.c.arity)
-    query = query.select_from(source).where(and_(*conditions))
+            shape.append(_CONCRETE)
+            params[f"a{position}"] = arg_id(arg)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(_shape_statement(tuple(shape)), params).all()
     except SQLAlchemyError as error:
         raise FactStoreError(f"Reading {predicate} facts failed: {error}") from error
     if not open_positions:

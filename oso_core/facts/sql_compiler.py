@@ -20,7 +20,7 @@ from ..expression import Expression
 from ..variable import Variable
 from .errors import UnboundedResultError, UnsupportedPolicyError
 from .schema import ARG_COLUMNS, MAX_ARITY, PRIMITIVE_TYPES, arg_id, facts_table, typed_parts, values_table
-from .sql_conditions import Scope, isa_type
+from .sql_conditions import Scope, isa_type, joined
 from .symbolic import SET_ROW, Evaluation, Solution
 
 ACTOR_PARAM = "actor_vid"
@@ -187,14 +187,14 @@ class StatementScope(Scope):
     def select(self, *columns: Any) -> Any:
         query = select(*columns)
         if self.froms:
-            query = query.select_from(*self.froms)
+            query = query.select_from(joined(self.froms))
         return query.where(and_(true(), *self.where))
 
     def condition(self) -> Any:
         where = and_(true(), *self.where)
         if not self.froms:
             return where
-        return exists(select(literal(1)).select_from(*self.froms).where(where))
+        return exists(select(literal(1)).select_from(joined(self.froms)).where(where))
 
 
 def _output(scope: Scope, bound: Any, what: str) -> Any:

@@ -37,6 +37,7 @@ class Scope:
         self.froms: list = []
         self.where: list = []
         self.checked: dict = {}    # variable name -> type the enclosing statement checks
+        self.params: set = set()   # ids of parameter expressions (rebound to their first column)
 
     # Variables ---------------------------------------------------------------------------------
 
@@ -77,9 +78,18 @@ class Scope:
         """`name` is a parameter: its value id is `expr`, its type known."""
         if self.lookup(name) is None:
             self.exprs[name] = expr
+            self.params.add(id(expr))
         else:
             self.where.append(self.lookup(name) == expr)
         self.types[name] = type_name
+
+    def _is_param(self, expr: Any) -> bool:
+        s: Optional[Scope] = self
+        while s is not None:
+            if id(expr) in s.params:
+                return True
+            s = s.parent
+        return False
 
     def _occurs(self, term: Any, column: Any, types: set) -> None:
         """`term` is the value at `column`, a position whose values have one of `types`."""
@@ -89,6 +99,9 @@ class Scope:
                 self.exprs[term] = column
             else:
                 self.where.append(column == bound)
+                if self._is_param(bound):
+                    # Later occurrences join this column, not the parameter: one join graph.
+                    self.exprs[term] = column
             if types:
                 self.pinned[term] = self.pinned.get(term, types) & types
         else:
@@ -123,7 +136,8 @@ class Scope:
 
     def _binding(self, c: Expression) -> None:
         if c.operator == ASSUMED:
-            self._fact(c.args[1].args)
+            # A ground call: an EXISTS of its own, joined to nothing else.
+            self.where.append(self._child_condition([c.args[1]]))
         elif c.operator == "Fact":
             self._fact(c.args)
         else:
@@ -176,7 +190,7 @@ class Scope:
         condition = and_(true(), *child.where)
         if not child.froms:
             return condition
-        return exists(select(literal(1)).select_from(*child.froms).where(condition))
+        return exists(select(literal(1)).select_from(joined(child.froms)).where(condition))
 
     def _isa(self, term: Any, pattern: Any) -> Any:
         if not isinstance(pattern, Pattern) or pattern.fields or pattern.tag is None:
@@ -233,6 +247,16 @@ class Scope:
             raise UnsupportedPolicyError(f"The SQL compiler cannot translate {item} in {collection} for an unbound {item}")
         ids = [vid for vid in (_constant_id(x) for x in collection) if vid is not None]
         return expr.in_([literal(i, BigInteger) for i in ids]) if ids else false()
+
+
+def joined(froms: list) -> Any:
+    """The FROM items as one chain of inner joins on TRUE (the conditions stay in WHERE): the
+    same query for the database, and no "cartesian product" warning from SQLAlchemy for items
+    linked only through a parameter or not at all (two independent facts both required)."""
+    result = froms[0]
+    for item in froms[1:]:
+        result = result.join(item, true())
+    return result
 
 
 def _flatten(constraints: list) -> list:

@@ -19,7 +19,7 @@ Recursive calls are tabled (`InSet`, `sets`) as in `partial_eval`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 import oso_core.exceptions as exc
 from ..expression import Expression, Pattern
@@ -73,6 +73,10 @@ def evaluate(kb: Any, calls: Sequence[tuple], types: dict, symbolic_actor: str |
     holder.aliased = True   # negation must see a ground call recorded on it as a partial change
     source = _AssumingSource(holder)
     kb = kb.with_facts(source)
+    # The symbols' types are entity types even if no declaration names them, as for a concrete
+    # `Value` (whose type checks compare names): a type check of a symbol against another
+    # type then fails instead of asking for a registered class.
+    kb.entity_types = kb.entity_types | {t for t in types.values() if t is not None and t not in kb.host.types}
     tabling = Tabling(kb)
     symbols: dict = {}
     for name, type_name in types.items():
@@ -101,7 +105,7 @@ def evaluate(kb: Any, calls: Sequence[tuple], types: dict, symbolic_actor: str |
                 args = list(entry.args)
                 args[entry.position] = row
                 found = _solutions(kb, tabling, source, [(entry.pred, args)], {**symbols, SET_ROW: row},
-                                   tabled_first=False)
+                                   typed=[row])
                 entry.results = found
                 out.sets[entry.name] = RowSet(entry.type_name, entry.describe(), found)
     except EvalError as e:
@@ -129,14 +133,17 @@ class _AssumingSource:
 
 
 def _solutions(kb: Any, tabling: Tabling, source: _AssumingSource, goals: list, symbols: dict,
-               tabled_first: bool = False) -> list:
+               typed: Optional[list] = None) -> list:
+    """The solutions of `goals`, with the initial type constraints of `typed` (default: every
+    symbol; a set definition types only its row)."""
     q = Query(kb, partial=True)
     q.tabling = tabling
     q.origins = {}
     source.q = q
     found = []
-    for _ in _run(q, goals, 0, tabled_first):
-        found.append(_snapshot(q, symbols, source.holder))
+    initial = list(symbols.values()) if typed is None else typed
+    for _ in _run(q, goals, 0, False):
+        found.append(_snapshot(q, symbols, initial, source.holder))
     source.q = None
     return found
 
@@ -153,10 +160,10 @@ def _run(q: Query, goals: list, i: int, tabled: bool) -> Iterator[None]:
         yield from _run(q, goals, i + 1, tabled)
 
 
-def _snapshot(q: Query, symbols: dict, holder: Var) -> Solution:
+def _snapshot(q: Query, symbols: dict, initial: list, holder: Var) -> Solution:
     seen: set = set()
     constraints: list = []
-    sources = [e[0] for e in q.trail if type(e) is not Var] + list(symbols.values()) + [holder]
+    sources = [e[0] for e in q.trail if type(e) is not Var] + initial + [holder]
     for v in sources:
         for c in v.cons or ():
             if id(c) in seen:
