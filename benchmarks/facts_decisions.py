@@ -34,6 +34,7 @@ import functools
 import os
 import platform
 import random
+import re
 import sys
 from dataclasses import dataclass, field
 from time import perf_counter
@@ -327,7 +328,7 @@ def render(results: list, notes: list) -> str:
         batch = "-" if r.batch_s is None else f"{r.batch_facts:,} facts in {r.batch_s:.2f} s"
         lines.append(f"* {LABELS[r.backend]} ({r.sizes.describe()}): bulk load + ANALYZE "
                      f"{r.load_s:.1f} s; batch insert {batch}; tracemalloc peak of a decision batch "
-                     f"{memory}; plans: {planned}.")
+                     f"{memory}; plans: {planned}{_plan_times(r.plans)}.")
         if r.backend == "postgresql" and r.batch_s is not None and r.batch_facts >= 100_000:
             verdicts.append(f"PostgreSQL batch of {r.batch_facts:,} facts {r.batch_s:.2f} s <= 5 s: "
                             f"{_verdict(r.batch_s <= 5)}")
@@ -340,6 +341,17 @@ def render(results: list, notes: list) -> str:
     lines.extend(f"* {v}" for v in verdicts)
     lines.extend(f"* note: {n}" for n in notes)
     return "\n".join(lines)
+
+
+def _plan_times(plans: list) -> str:
+    """PostgreSQL's planning and execution times of the captured statements, from EXPLAIN."""
+    parts = []
+    for label, _, plan, _ in plans:
+        planning = re.search(r"Planning Time: ([0-9.]+) ms", plan)
+        execution = re.search(r"Execution Time: ([0-9.]+) ms", plan)
+        if planning and execution:
+            parts.append(f"{label} planned in {planning.group(1)} ms, executed in {execution.group(1)} ms")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def print_plans(results: list) -> None:
