@@ -36,6 +36,22 @@ allow(u, "write", r: Repo) if allow(u, "read", r) and not is_archived(r) and has
 allow(u, "audit", r: Repo) if has_relation(r, "parent", o) and not has_role(u, "member", o) and is_public(r);
 """
 
+# Negated disjunctions, membership in a list, (in)equalities, booleans and integer arguments.
+SINK = """
+declare has_role(User, String, Repo);
+declare is_public(Repo);
+declare is_archived(Repo);
+declare flagged(Repo, Boolean);
+declare stars(Repo, Integer);
+declare quota(User, Integer);
+allow(u, "read", r: Repo) if has_role(u, role, r) and role in ["reader", "writer"];
+allow(_u, "read", r: Repo) if is_public(r) and not (is_archived(r) or flagged(r, true));
+allow(u, "star", r: Repo) if stars(r, n) and quota(u, q) and n != q and n <= q;
+allow(u, "same", r: Repo) if stars(r, n) and quota(u, q) and n == q;
+allow(u, "three", r: Repo) if stars(r, 3) and has_role(u, "writer", r);
+allow(u, "plain", r: Repo) if has_role(u, _, r) and not flagged(r, false) and not is_public(r);
+"""
+
 
 def _github_facts(rng: random.Random) -> list:
     facts = []
@@ -55,6 +71,25 @@ def _github_facts(rng: random.Random) -> list:
             facts.append(("is_public", r))
         if rng.random() < 0.3:
             facts.append(("is_archived", r))
+    return facts
+
+
+def _sink_facts(rng: random.Random) -> list:
+    facts = []
+    for r in REPOS:
+        for u in USERS[:4]:
+            if rng.random() < 0.25:
+                facts.append(("has_role", u, rng.choice(["reader", "writer", "guest"]), r))
+        for pred in ("is_public", "is_archived"):
+            if rng.random() < 0.4:
+                facts.append((pred, r))
+        if rng.random() < 0.5:
+            facts.append(("flagged", r, rng.random() < 0.5))
+        if rng.random() < 0.7:
+            facts.append(("stars", r, rng.randint(0, 4)))
+    for u in USERS[:4]:
+        if rng.random() < 0.8:
+            facts.append(("quota", u, rng.randint(0, 4)))
     return facts
 
 
@@ -91,6 +126,7 @@ CASES = [
     ("mixed", MIXED, _github_facts, {"Repo": REPOS}, ["read", "write", "audit", "nope"]),
     ("folders", FOLDERS, _folder_facts, {"Folder": FOLDER_IDS}, ["read", "edit", "nope"]),
     ("levels", LEVELS, _level_facts, {"Repo": REPOS}, ["read", "admin", "nope"]),
+    ("sink", SINK, _sink_facts, {"Repo": REPOS}, ["read", "star", "same", "three", "plain"]),
 ]
 
 

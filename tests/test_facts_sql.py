@@ -376,3 +376,23 @@ def test_query_builder_is_one_statement_and_refuses_recursion_over_a_variable(en
     assert d.build_query(("allow", U("ann"), "read", F("f2"))).evaluate() is True
     with pytest.raises(UnsupportedPolicyError):
         d.build_query(("allow", user, "read", folder)).evaluate((user, folder))
+
+
+def test_unbounded_only_for_the_actors_it_holds_for(engine):
+    policy = """
+declare is_admin(User);
+declare is_public(Repo);
+allow(u: User, "read", _: Repo) if is_admin(u);
+allow(_: User, "read", r: Repo) if is_public(r);
+allow(u: User, _action: String, _: Repo) if is_admin(u);
+"""
+    seed(engine, [("is_admin", U("root")), ("is_public", R("p"))])
+    d = decisions(engine, policy)
+    assert d.list(U("joe"), "read", "Repo") == ["p"]
+    assert d.actions(U("joe"), R("p")) == ["read"]
+    with pytest.raises(UnboundedResultError, match="root"):
+        d.list(U("root"), "read", "Repo")
+    with pytest.raises(UnboundedResultError):
+        d.actions(U("root"), R("p"))
+    assert d.authorize(U("root"), "anything", R("x"))
+    assert not d.authorize(U("joe"), "anything", R("p"))

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..oso import Oso
 from ..values import Value
-from .errors import FactStoreError
+from .errors import FactStoreError, UnboundedResultError
 from .schema import value_id
 from .sql_compiler import (ACTOR_PARAM, RESOURCE_PARAM, Context, actions_statement, authorize_statement,
                            list_statement)
@@ -89,7 +89,7 @@ class Decisions:
             raise TypeError(f"resource_type must be a non-empty string, got {resource_type!r}")
         plan = self._plan(_LIST, actor.type, action, resource_type)
         rows = self._run(plan, context_facts, {ACTOR_PARAM: _vid(actor)}, "list")
-        return sorted({r[0] for r in rows})
+        return _bounded(rows, f"allow({actor!r}, {action!r}, {resource_type})")
 
     def actions(self, actor: Value, resource: Value, context_facts: Sequence[tuple] = ()) -> list[str]:
         """The sorted actions `actor` may perform on `resource`."""
@@ -97,7 +97,7 @@ class Decisions:
         _check_value(resource, "resource")
         plan = self._plan(_ACTIONS, actor.type, None, resource.type)
         rows = self._run(plan, context_facts, {ACTOR_PARAM: _vid(actor), RESOURCE_PARAM: _vid(resource)}, "actions")
-        return sorted({r[0] for r in rows})
+        return _bounded(rows, f"allow({actor!r}, _, {resource!r})")
 
     def build_query(self, call: tuple) -> Any:
         """A query over the policy and the facts, as the oso-cloud client's `build_query`."""
@@ -126,16 +126,15 @@ class Decisions:
         else:
             call = ("allow", [actor, action, resource])
         evaluation = evaluate(self.kb, [call], types, symbolic_actor="actor")
-        what = f"allow({actor_type}, {action!r}, {resource_type})"
         if kind == _AUTHORIZE:
             def build(ctx: Context) -> Any:
                 return authorize_statement(ctx, actor_type, resource_type)
         elif kind == _LIST:
             def build(ctx: Context) -> Any:
-                return list_statement(ctx, actor_type, resource_type, what)
+                return list_statement(ctx, actor_type, resource_type)
         else:
             def build(ctx: Context) -> Any:
-                return actions_statement(ctx, actor_type, resource_type, f"allow({actor_type}, _, {resource_type})")
+                return actions_statement(ctx, actor_type, resource_type)
         return _Plan(evaluation, build, build(Context(self.kb, self.environment, evaluation)))
 
     def _run(self, plan: _Plan, context_facts: Sequence[tuple], params: dict, what: str) -> list:
@@ -152,6 +151,13 @@ class Decisions:
                 return conn.exec_driver_sql(compiled.sql, compiled.arguments(params)).all()
         except SQLAlchemyError as error:
             raise FactStoreError(f"The {what} query failed: {error}") from error
+
+
+def _bounded(rows: list, what: str) -> list[str]:
+    """The sorted distinct values of (value, unbounded) rows; an unbounded row is an error."""
+    if any(r[1] for r in rows):
+        raise UnboundedResultError(f"{what} holds for every value: the result is not a finite set")
+    return sorted({r[0] for r in rows})
 
 
 def _check_value(value: Any, field: str) -> None:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
-from sqlalchemy import (BigInteger, Integer, Text, and_, bindparam, column, exists, false, literal, or_, select,
-                        true, union, union_all, values)
+from sqlalchemy import (BigInteger, Integer, Text, and_, bindparam, column, exists, false, literal, null, or_,
+                        select, true, union, union_all, values)
 
 from ..expression import Expression
 from ..variable import Variable
@@ -239,9 +239,11 @@ def authorize_statement(ctx: Context, actor_type: str, resource_type: str) -> An
     return select(or_(false(), *conditions).label("allowed"))
 
 
-def list_statement(ctx: Context, actor_type: str, resource_type: str, what: str) -> Any:
-    """SELECT the distinct ids of the resources of `resource_type` some solution allows."""
-    by_vid, literal_ids = [], []
+def list_statement(ctx: Context, actor_type: str, resource_type: str) -> Any:
+    """SELECT (id, unbounded): the distinct ids of the resources of `resource_type` some
+    solution allows, and a row with `unbounded` 1 if a solution that allows every resource of
+    the type holds (e.g. for a global admin): the caller raises UnboundedResultError then."""
+    by_vid, parts = [], []
     ctx.params = params_for(actor_type, None)
     for solution in ctx.evaluation.solutions:
         scope = ctx.solution_scope(solution, checked=("resource", resource_type))
@@ -251,22 +253,22 @@ def list_statement(ctx: Context, actor_type: str, resource_type: str, what: str)
         if not isinstance(bound, Variable):
             type_name, id_text = typed_parts(bound)
             if type_name == resource_type:
-                literal_ids.append(scope.select(literal(id_text, Text).label("id")))
-            continue
-        by_vid.append(scope.select(_output(scope, bound, what).label("vid")))
-    parts = list(literal_ids)
+                parts.append(scope.select(literal(id_text, Text).label("id"), _BOUNDED))
+        elif scope.lookup(bound) is None:
+            parts.append(scope.select(null().cast(Text).label("id"), _UNBOUNDED))
+        else:
+            by_vid.append(scope.select(scope.lookup(bound).label("vid")))
     if by_vid:
         rows = (union(*by_vid) if len(by_vid) > 1 else by_vid[0]).subquery()
         v = ctx.values_source().alias()
-        parts.append(select(v.c.id.label("id")).select_from(rows.join(v, v.c.vid == rows.c.vid))
+        parts.append(select(v.c.id.label("id"), _BOUNDED).select_from(rows.join(v, v.c.vid == rows.c.vid))
                      .where(v.c.type == literal(resource_type, Text)))
-    if not parts:
-        return select(literal("", Text).label("id")).where(false())
-    return union(*parts) if len(parts) > 1 else parts[0]
+    return _union(parts, "id")
 
 
-def actions_statement(ctx: Context, actor_type: str, resource_type: str, what: str) -> Any:
-    """SELECT the distinct action strings some solution allows on the bound resource."""
+def actions_statement(ctx: Context, actor_type: str, resource_type: str) -> Any:
+    """SELECT (action, unbounded): the distinct action strings some solution allows on the
+    bound resource, and an `unbounded` row if a solution allowing any action holds."""
     parts = []
     ctx.params = params_for(actor_type, resource_type)
     for solution in ctx.evaluation.solutions:
@@ -276,13 +278,24 @@ def actions_statement(ctx: Context, actor_type: str, resource_type: str, what: s
         bound = solution.bindings["action"]
         if not isinstance(bound, Variable):
             if isinstance(bound, str):
-                parts.append(scope.select(literal(bound, Text).label("action")))
+                parts.append(scope.select(literal(bound, Text).label("action"), _BOUNDED))
             continue
-        expr = _output(scope, bound, what)
+        expr = scope.lookup(bound)
+        if expr is None:
+            parts.append(scope.select(null().cast(Text).label("action"), _UNBOUNDED))
+            continue
         v = ctx.values_source().alias()
         scope.froms.append(v)
         scope.where.extend([v.c.vid == expr, v.c.type == literal(PRIMITIVE_TYPES[0], Text)])
-        parts.append(scope.select(v.c.id.label("action")))
+        parts.append(scope.select(v.c.id.label("action"), _BOUNDED))
+    return _union(parts, "action")
+
+
+_BOUNDED = literal(0, Integer).label("unbounded")
+_UNBOUNDED = literal(1, Integer).label("unbounded")
+
+
+def _union(parts: list, name: str) -> Any:
     if not parts:
-        return select(literal("", Text).label("action")).where(false())
+        return select(literal("", Text).label(name), _BOUNDED).where(false())
     return union(*parts) if len(parts) > 1 else parts[0]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from sqlalchemy import BigInteger, and_, case, cast, exists, false, literal, not_, or_, select, true
+from sqlalchemy import BigInteger, Text, and_, case, cast, exists, false, literal, not_, or_, select, true
 
 from ..expression import Expression, Pattern
 from ..runtime.entities import value_isa
@@ -211,7 +211,7 @@ class Scope:
         if expr is None:
             return true()    # an existential value with no other condition: some value has the type
         v = self.ctx.values_source().alias()
-        return exists(select(literal(1)).select_from(v).where(v.c.vid == expr, v.c.type.in_(sorted(members))))
+        return exists(select(literal(1)).select_from(v).where(v.c.vid == expr, v.c.type.in_([literal(t, Text) for t in sorted(members)])))
 
     def _compare(self, op: str, left: Any, right: Any) -> Any:
         symbol = _COMPARISONS[op]
