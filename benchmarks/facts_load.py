@@ -33,6 +33,7 @@ declare has_relation(Repo, String, Org);
 allow(u, "read", r: Repo) if has_role(u, "member", r);
 """
 ROLES = ("member", "admin", "owner")
+MAX_FACTS = 2_000_000  # one batch is held in memory: keep a run bounded
 
 
 def make_facts(count: int) -> list[tuple]:
@@ -115,6 +116,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     unknown = set(backends) - {"sqlite", "postgresql"}
     if unknown:
         parser.error(f"unknown backends: {', '.join(sorted(unknown))}")
+    if not 1 <= args.facts <= MAX_FACTS:
+        parser.error(f"--facts must be between 1 and {MAX_FACTS:,}")
     for backend, seconds in run(args.facts, backends).items():
         print(f"{backend:<11} {args.facts:>9,} facts in one batch: {seconds:6.2f} s "
               f"({args.facts / seconds:,.0f} facts/s)")

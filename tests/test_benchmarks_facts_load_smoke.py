@@ -44,6 +44,8 @@ def test_main_prints_seconds(tmp_path, capsys, monkeypatch):
     assert "sqlite" in out and "50 facts in one batch" in out and " s " in out
 
 
-def test_main_refuses_unknown_backends():
+def test_main_refuses_unknown_backends_and_unbounded_runs():
     with pytest.raises(SystemExit):
         facts_load.main(["--backends", "oracle"])
+    with pytest.raises(SystemExit):
+        facts_load.main(["--facts", str(facts_load.MAX_FACTS + 1), "--backends", "sqlite"])

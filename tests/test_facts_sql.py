@@ -396,3 +396,97 @@ allow(u: User, _action: String, _: Repo) if is_admin(u);
         d.actions(U("root"), R("p"))
     assert d.authorize(U("root"), "anything", R("x"))
     assert not d.authorize(U("joe"), "anything", R("p"))
+
+
+def test_a_policy_comparing_the_actor_with_a_constant_shares_one_plan(engine):
+    from oso_core.facts.decisions import Decisions
+    from oso_core.oso import Oso
+    policy = """
+declare has_role(User, String, Repo);
+declare is_banned(User);
+allow(u, "write", r: Repo) if has_role(u, "w", r) and not u = ROOT;
+allow(u, "own", r: Repo) if u = ROOT and has_role(u, "w", r);
+allow(u, "x", r: Repo) if has_role(u, "w", r) and not is_banned(u);
+"""
+    facts = [("has_role", U("root"), "w", R("a")), ("has_role", U("bob"), "w", R("b")), ("is_banned", U("root"))]
+    seed(engine, facts)
+    oso = Oso()
+    oso.register_constant(U("root"), "ROOT")
+    oso.load_str(policy)
+    d = Decisions(engine, "default", oso, 1)
+    assert [d.list(U("root"), a, "Repo") for a in ("write", "own", "x")] == [[], ["a"], []]
+    assert [d.list(U("bob"), a, "Repo") for a in ("write", "own", "x")] == [["b"], [], ["b"]]
+    assert d.actions(U("root"), R("a")) == ["own"]
+    assert len([k for k in d._plans if k[0] == "list"]) == 3
+
+
+def test_recursion_terminates_on_cyclic_data(engine):
+    seed(engine, [("has_relation", F("a"), "parent", F("b")), ("has_relation", F("b"), "parent", F("a")),
+                  ("has_relation", F("c"), "parent", F("a")), ("has_role", U("ann"), "viewer", F("b"))])
+    d = decisions(engine, FOLDERS)
+    assert [d.authorize(U("ann"), "read", F(f)) for f in "abcd"] == [True, True, True, False]
+    assert not d.authorize(U("bob"), "read", F("a"))
+    assert d.list(U("ann"), "read", "Folder") == ["a", "b", "c"]
+    assert d.list(U("bob"), "read", "Folder") == []
+
+
+def test_context_facts_travel_as_bind_parameters(engine):
+    seed(engine, GITHUB_FACTS)
+    d = decisions(engine, GITHUB)
+    hostile = "x'); DELETE FROM oso_facts; --"
+    ctx = [("has_role", U(hostile), "member", R(hostile))]
+    with StatementCounter(engine) as counter:
+        assert d.list(U(hostile), "read", "Repo", ctx) == sorted([hostile, "tnt"])
+        assert d.authorize(U(hostile), "read", R(hostile), ctx)
+    assert counter.count == 2 and not any("DELETE" in s for s in counter.statements)
+    assert d.list(U("alice"), "read", "Repo") == ["anvil", "rocket", "tnt"]
+
+
+def test_concurrent_decisions_share_plans(engine):
+    from concurrent.futures import ThreadPoolExecutor
+    seed(engine, GITHUB_FACTS)
+    d = decisions(engine, GITHUB)
+    calls = [(u, a, r) for u in ("alice", "bob", "carol", "nobody") for a in ("read", "push") for r in ("anvil", "tnt")] * 4
+    expected = engine_oso(GITHUB, GITHUB_FACTS)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda c: d.authorize(U(c[0]), c[1], R(c[2])), calls))
+    assert got == [expected.is_allowed(U(u), a, R(r)) for u, a, r in calls]
+    assert len([k for k in d._plans if k[0] == "authorize"]) == 2
+
+
+def test_a_recursive_rule_that_holds_for_everything_under_a_condition(engine):
+    policy = """
+declare has_role(User, String, Folder);
+declare has_relation(Folder, String, Folder);
+declare has_relation(Doc, String, Folder);
+declare is_admin(User);
+can_view(u: User, f: Folder) if has_role(u, "viewer", f);
+can_view(u: User, _f: Folder) if is_admin(u);
+can_view(u: User, f: Folder) if has_relation(f, "parent", p) and can_view(u, p);
+allow(u: User, "read", f: Folder) if can_view(u, f);
+allow(u: User, "read", d: Doc) if has_relation(d, "folder", f) and can_view(u, f);
+"""
+    facts = [("has_relation", F("b"), "parent", F("a")), ("has_role", U("ann"), "viewer", F("a")),
+             ("has_relation", Value("Doc", "d1"), "folder", F("b")), ("has_relation", Value("Doc", "d2"), "folder", F("z")),
+             ("is_admin", U("root"))]
+    seed(engine, facts)
+    d = decisions(engine, policy)
+    reference = engine_oso(policy, facts)
+    for user in ("ann", "root", "bob"):
+        for resource in (F("a"), F("b"), F("z"), Value("Doc", "d1"), Value("Doc", "d2")):
+            assert d.authorize(U(user), "read", resource) == reference.is_allowed(U(user), "read", resource), (user, resource)
+    assert d.list(U("ann"), "read", "Doc") == ["d1"]
+    assert d.list(U("root"), "read", "Doc") == ["d1", "d2"]      # bounded: docs in some folder
+    assert d.list(U("bob"), "read", "Doc") == []
+    assert d.list(U("ann"), "read", "Folder") == ["a", "b"]
+    with pytest.raises(UnboundedResultError):
+        d.list(U("root"), "read", "Folder")
+
+
+def test_plans_of_a_policy_reading_the_time_are_not_cached(engine):
+    seed(engine, GITHUB_FACTS)
+    d = decisions(engine, GITHUB)
+    d.time_dependent = True    # what a cloud policy using @current_unix_time sets (kb.uses_current_unix_time)
+    assert d.list(U("alice"), "read", "Repo") == ["anvil", "rocket", "tnt"]
+    assert d.authorize(U("bob"), "read", R("anvil"))
+    assert d._plans == {}

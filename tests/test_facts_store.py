@@ -13,7 +13,8 @@ from sqlalchemy import event, select, text, update
 from fixtures.databases import postgres_schema, postgres_url
 import fixtures.fact_stores as fact_stores
 from oso_core.exceptions import OsoError, ParserError, PolarRuntimeError
-from oso_core.facts import FactStore, FactStoreError, InvalidFactError, NoPolicyError, SchemaVersionError
+from oso_core.facts import (FactStore, FactStoreError, InvalidFactError, NoPolicyError, SchemaVersionError,
+                            StoreQuery, typed_var)
 from oso_core.facts.metadata import policy_metadata
 from oso_core.facts.schema import SCHEMA_VERSION, meta_table, value_id, values_table
 from oso_core.oso import Oso
@@ -154,7 +155,9 @@ def test_a_policy_that_fails_to_load_raises_its_error_and_the_previous_keeps_ser
     oso = store.oso
     with pytest.raises(ParserError) as error:
         store.policy("allow(x, y, z) if", **LEGACY)
-    assert "line 1" in str(error.value)
+    with pytest.raises(ParserError) as plain:
+        Oso().load_str("allow(x, y, z) if")
+    assert str(error.value) == str(plain.value) and "line 1" in str(error.value)  # the engine's error as is
     assert store.policy_version == 1 and store.oso is oso and store.get_policy() == GITHUB
     store.insert(("is_public", ANVIL))
     assert make_store().policy_version == 1  # nothing was stored
@@ -592,6 +595,14 @@ def test_large_batch_path_stores_hostile_ids_exactly(make_store, copy_everything
     assert len(store.get(("stars", None, None))) == 2
 
 
+def test_large_batch_path_turns_database_errors_into_fact_store_errors(make_store, copy_everything):
+    store = loaded(make_store)
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE oso_facts"))
+    with pytest.raises(FactStoreError, match="nothing was written"):
+        store.insert(("is_public", ANVIL))
+
+
 def test_large_batch_path_refuses_collisions_and_writes_nothing(make_store, copy_everything):
     store = loaded(make_store)
     with store.engine.begin() as conn:
@@ -676,3 +687,66 @@ def test_decisions_refuse_nul_ids_and_a_database_failure_raises(make_store):
         conn.execute(text("DROP TABLE oso_facts"))
     with pytest.raises(FactStoreError):
         store.authorize(ALICE, "read", ANVIL)
+
+
+def test_build_query_through_the_store(make_store):
+    store = github_store(make_store)
+    repo, org, user = typed_var("Repo"), typed_var("Org"), typed_var("User")
+    query = store.build_query(("allow", ALICE, "read", repo))
+    assert isinstance(query, StoreQuery)
+    assert query.evaluate(repo) == ["anvil", "rocket"]
+    assert query.in_(repo, ["anvil"]).evaluate(repo) == ["anvil"]
+    assert query.and_(("has_relation", repo, "parent", org)).evaluate((repo, org)) == [("anvil", "acme")]
+    assert store.build_query(("allow", user, "read", ANVIL)).evaluate(user) == ["alice"]
+    assert store.build_query(("allow", BOB, "read", ANVIL)).evaluate() is False
+    with_context = store.build_query(("allow", BOB, "read", repo)).with_context_facts([("has_role", BOB, "member", ACME)])
+    assert with_context.evaluate(repo) == ["anvil", "rocket"]
+    assert store.build_query(("allow", BOB, "read", repo)).evaluate(repo) == ["rocket"]
+    with pytest.raises(InvalidFactError, match="expected has_role"):
+        query.with_context_facts([("has_role", BOB, "member", BOB)])
+    with pytest.raises(NoPolicyError):
+        make_store("empty").build_query(("allow", ALICE, "read", repo))
+
+
+def test_the_private_in_memory_database_serializes_threads():
+    import threading
+    store = FactStore()
+    store.policy(GITHUB, **LEGACY)
+    problems: list = []
+    stop = threading.Event()
+
+    def write(worker: int) -> None:
+        try:
+            for i in range(60):
+                pair = [("is_public", Value("Repo", f"{worker}-{i}-{side}")) for side in "ab"]
+                with store.batch() as tx:
+                    for fact in pair:
+                        tx.insert(fact)
+                with store.batch() as tx:
+                    for fact in pair:
+                        tx.delete(fact)
+        except Exception as error:  # reported below: any failure of a writer fails the test
+            problems.append(error)
+
+    def read() -> None:
+        try:
+            while not stop.is_set():
+                ids = {f[1].id for f in store.get(("is_public", None))}
+                halves = {i[:-2] for i in ids if {i[:-2] + "-a", i[:-2] + "-b"} - ids}
+                if halves:
+                    problems.append(f"half a batch visible: {sorted(halves)}")
+                store.authorize(ALICE, "read", ANVIL)
+        except Exception as error:
+            problems.append(error)
+
+    writers = [threading.Thread(target=write, args=(n,)) for n in range(3)]
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for t in writers + readers:
+        t.start()
+    for t in writers:
+        t.join()
+    stop.set()
+    for t in readers:
+        t.join()
+    assert problems == []
+    assert store.get(("is_public", None)) == []

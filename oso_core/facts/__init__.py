@@ -5,7 +5,11 @@ Needs SQLAlchemy 2 (`pip install 'oso-core[facts]'`; PostgreSQL also needs psyco
 `oso-core[facts-postgresql]`).
 """
 
-from .errors import FactStoreError, InvalidFactError, NoPolicyError, SchemaVersionError
+from .errors import (FactStoreError, InvalidFactError, NoPolicyError, SchemaVersionError, UnboundedResultError,
+                     UnsupportedPolicyError)
+from .query_builder import QueryVariable, typed_var
 from .store import Batch, FactStore
+from .store_query import StoreQuery
 
-__all__ = ["FactStore", "Batch", "FactStoreError", "InvalidFactError", "NoPolicyError", "SchemaVersionError"]
+__all__ = ["FactStore", "Batch", "StoreQuery", "typed_var", "QueryVariable", "FactStoreError", "InvalidFactError",
+           "NoPolicyError", "SchemaVersionError", "UnboundedResultError", "UnsupportedPolicyError"]

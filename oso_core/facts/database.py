@@ -7,7 +7,7 @@ tables if missing (idempotent) and records the schema version in `oso_meta`.
 from __future__ import annotations
 
 import os
-from typing import Union
+from typing import Any, Union
 
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -43,7 +43,7 @@ def open_engine(database: Database) -> Engine:
     raise TypeError(f"FactStore database is None, a path, a URL or an Engine, got {database!r}")
 
 
-def _sqlite_file_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_file_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run while a batch writes; NORMAL sync is durable at every checkpoint.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -66,6 +66,9 @@ class Decisions:
         self.oso = oso
         self.policy_version = policy_version
         self.kb = oso._current_kb()
+        # A policy reading `@current_unix_time` (cloud dialect) gets the time as a constant of
+        # its partial evaluation: such plans are built per request, never cached.
+        self.time_dependent = bool(getattr(self.kb, "uses_current_unix_time", False))
         self._plans: dict = {}
         self._lock = threading.Lock()
 
@@ -107,6 +110,8 @@ class Decisions:
     # Plans -----------------------------------------------------------------------------------------
 
     def _plan(self, kind: str, actor_type: str, action: Optional[str], resource_type: str) -> _Plan:
+        if self.time_dependent:
+            return self._new_plan(kind, actor_type, action, resource_type)
         key = (kind, actor_type, action, resource_type)
         plan = self._plans.get(key)
         if plan is not None:

@@ -36,6 +36,7 @@ class Context:
         self.env = bindparam("env", environment, type_=Text)
         self.evaluation = evaluation
         self._ctes: dict = {}
+        self._parts: dict = {}
         self._compiling: list = []
         self._ctx_facts = None
         self._ctx_values = None
@@ -128,9 +129,15 @@ class Context:
             self._compiling.remove(name)
         return cte
 
-    def _compile_set(self, name: str) -> Any:
+    def set_parts(self, name: str) -> tuple:
+        """The set's non-recursive solutions (SELECT vid), its recursive ones as edges
+        (SELECT src, dst: dst is in the set if src is), and the conditions of its solutions that
+        leave the row unconstrained (while one holds, every value of the type is in the set)."""
+        parts = self._parts.get(name)
+        if parts is not None:
+            return parts
         row_set = self.evaluation.sets[name]
-        base, steps = [], []
+        base, steps, unbounded = [], [], []
         for solution in row_set.solutions:
             own = [c for c in solution.constraints if _is_inset(c, name)]
             if any(_mentions_set(c, name) for c in solution.constraints if not _is_inset(c, name)):
@@ -143,7 +150,11 @@ class Context:
             scope = self.solution_scope(solution, rest)
             if scope is None:
                 continue
-            row = _output(scope, solution.bindings[SET_ROW], row_set.description)
+            bound = solution.bindings[SET_ROW]
+            if not own and isinstance(bound, Variable) and scope.lookup(bound) is None:
+                unbounded.append(scope.condition())
+                continue
+            row = _output(scope, bound, row_set.description)
             if not own:
                 base.append(scope.select(row.label("vid")))
                 continue
@@ -151,13 +162,39 @@ class Context:
             if src is None:
                 raise UnboundedResultError(f"{row_set.description} holds for unbounded values")
             steps.append(scope.select(src.label("src"), row.label("dst")))
-        anchor = union(*base) if len(base) > 1 else (base[0] if base else select(literal(0, BigInteger).label("vid"))
-                                                     .where(false()))
+        parts = self._parts[name] = (base, steps, or_(*unbounded) if unbounded else None)
+        return parts
+
+    def set_unbounded(self, name: str) -> Any:
+        """The condition under which set `name` holds for every value of its type, or None."""
+        return self.set_parts(name)[2]
+
+    def _compile_set(self, name: str) -> Any:
+        base, steps, _unbounded = self.set_parts(name)
+        anchor = union(*base) if len(base) > 1 else (base[0] if base else _no_rows())
         if not steps:
             return anchor.cte(name)
         cte = anchor.cte(name, recursive=True)
         edges = (union_all(*steps) if len(steps) > 1 else steps[0]).subquery()
         return cte.union(select(edges.c.dst).select_from(cte.join(edges, edges.c.src == cte.c.vid)))
+
+    def reaches_base(self, name: str, needed: list) -> Any:
+        """EXISTS: some value of `needed` (SELECT vid) is in set `name`, walking the set's edges
+        backwards from those values to a base row. authorize uses this instead of the set's
+        CTE: it visits the ancestors of one resource, not everything the actor can reach."""
+        base, steps, unbounded = self.set_parts(name)
+        start = union(*needed) if len(needed) > 1 else needed[0]
+        back = start.cte(f"{name}_back", recursive=True)
+        if steps:
+            edges = (union_all(*steps) if len(steps) > 1 else steps[0]).subquery()
+            back = back.union(select(edges.c.src).select_from(back.join(edges, edges.c.dst == back.c.vid)))
+        found = false()
+        if base:
+            rows = (union_all(*base) if len(base) > 1 else base[0]).subquery()
+            found = exists(select(literal(1)).select_from(back.join(rows, rows.c.vid == back.c.vid)))
+        if unbounded is not None:   # every value is in the set: a needed value exists
+            found = or_(found, and_(unbounded, exists(select(literal(1)).select_from(back))))
+        return found
 
     # Solutions -----------------------------------------------------------------------------------
 
@@ -230,13 +267,48 @@ def params_for(actor_type: str, resource_type: Optional[str]) -> dict:
 
 def authorize_statement(ctx: Context, actor_type: str, resource_type: str) -> Any:
     """SELECT one boolean: does any solution hold for the bound actor and resource?"""
-    conditions = []
+    conditions, needed = [], {}
     ctx.params = params_for(actor_type, resource_type)
     for solution in ctx.evaluation.solutions:
+        walk = _walkable(solution)
+        if walk is not None:
+            # The solution needs one value to be in a recursive set: collect the values it
+            # needs (they depend on the parameters only) and walk the set backwards from them.
+            inset, rest = walk
+            scope = ctx.solution_scope(solution, rest)
+            if scope is None:
+                continue
+            value = scope.term_sql(inset.args[0])
+            if value is not None:
+                needed.setdefault(inset.args[1], []).append(scope.select(value.label("vid")))
+                continue
         scope = ctx.solution_scope(solution)
         if scope is not None:
             conditions.append(scope.condition())
+    for name, wanted in needed.items():
+        conditions.append(ctx.reaches_base(name, wanted))
     return select(or_(false(), *conditions).label("allowed"))
+
+
+def _walkable(solution: Solution) -> Optional[tuple]:
+    """(the InSet, the other constraints) when the solution's only set reference is one InSet."""
+    insets = [c for c in solution.constraints if isinstance(c, Expression) and c.operator == "InSet"]
+    if len(insets) != 1:
+        return None
+    rest = [c for c in solution.constraints if c is not insets[0]]
+    if any(_mentions_set(c, insets[0].args[1]) or _mentions_any_set(c) for c in rest):
+        return None
+    return insets[0], rest
+
+
+def _mentions_any_set(t: Any) -> bool:
+    if isinstance(t, Expression):
+        return t.operator == "InSet" or any(_mentions_any_set(a) for a in t.args)
+    return False
+
+
+def _no_rows() -> Any:
+    return select(literal(0, BigInteger).label("vid")).where(false())
 
 
 def list_statement(ctx: Context, actor_type: str, resource_type: str) -> Any:

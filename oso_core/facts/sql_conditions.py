@@ -120,10 +120,10 @@ class Scope:
         flat = _flatten(constraints)
         # Binding constraints first (facts, sets), then equalities that bind what is left,
         # then everything that only reads bound variables.
-        for c in flat:
-            if c.operator in _BINDING_FIRST:
-                self._binding(c)
-        rest = [c for c in flat if c.operator not in _BINDING_FIRST]
+        binding = [c for c in flat if c.operator in _BINDING_FIRST and not self._conditional_set(c)]
+        for c in binding:
+            self._binding(c)
+        rest = [c for c in flat if not any(c is b for b in binding)]
         progress = True
         while progress:
             progress = False
@@ -133,6 +133,20 @@ class Scope:
                     progress = True
         for c in rest:
             self.where.append(self._condition(c))
+
+    def _conditional_set(self, c: Expression) -> bool:
+        """An InSet of a set that holds for every value under some condition: a condition on an
+        already bound value (IN the set's rows, OR that condition), not a join."""
+        return c.operator == "InSet" and self.ctx.set_unbounded(c.args[1]) is not None
+
+    def _in_conditional_set(self, term: Any, name: str) -> Any:
+        expr = self.term_sql(term)
+        if expr is None:
+            raise UnsupportedPolicyError(f"The SQL compiler cannot translate {name} for an unbound {term}: "
+                                         "the set holds for every value under a condition")
+        cte = self.ctx.set_cte(name)
+        return or_(expr.in_(select(cte.c.vid)),
+                   and_(self.ctx.set_unbounded(name), self._isa(term, Pattern(self.ctx.set_type(name), {}))))
 
     def _binding(self, c: Expression) -> None:
         if c.operator == ASSUMED:
@@ -167,6 +181,7 @@ class Scope:
                     self.exprs[var] = value
                     if not isinstance(other, Variable):
                         self.types[var] = typed_parts(other)[0] if _storable(other) else None
+                        self.exprs[("constant", var)] = other
                     return True
         return False
 
@@ -182,6 +197,8 @@ class Scope:
             return or_(*(self._child_condition([a]) for a in c.args))
         if op == "In":
             return self._in(c.args[0], c.args[1])
+        if op == "InSet":
+            return self._in_conditional_set(c.args[0], c.args[1])
         raise UnsupportedPolicyError(f"The SQL compiler cannot translate the constraint {c}")
 
     def _child_condition(self, constraints: list) -> Any:
@@ -226,6 +243,8 @@ class Scope:
         return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[symbol]
 
     def _integer(self, term: Any) -> Any:
+        if isinstance(term, Variable) and self.lookup(("constant", term)) is not None:
+            term = self.lookup(("constant", term))   # bound to a constant by `x = 5`
         if isinstance(term, Variable):
             expr = self.lookup(term)
             if expr is None:

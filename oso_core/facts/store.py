@@ -8,7 +8,7 @@ store attached (`oso.attach_facts(store)`) reads its facts. docs/facts-store.md.
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Sequence, Union
 
@@ -21,6 +21,7 @@ from .database import Database, ensure_schema, open_engine
 from .decisions import Decisions
 from .errors import FactStoreError, InvalidFactError, NoPolicyError
 from .metadata import policy_metadata
+from .store_query import StoreQuery
 from .validation import FactValidator, split_pattern
 
 DEFAULT_ENVIRONMENT = "default"
@@ -52,6 +53,10 @@ class FactStore:
             raise FactStoreError(f"The fact store supports SQLite and PostgreSQL, not {self.engine.dialect.name}")
         self.environment = environment
         self._policy_lock = threading.Lock()
+        # The in-memory database is ONE connection shared by all threads: without this lock one
+        # thread's statements would run inside another's open transaction. Files and servers
+        # give each thread its own connection and need none.
+        self._serial: AbstractContextManager = threading.RLock() if database is None else nullcontext()
         self._loaded: Optional[_Loaded] = None
         ensure_schema(self.engine)
         stored = policies.latest(self.engine, environment)
@@ -83,7 +88,8 @@ class FactStore:
 
     def _install(self, oso: Oso, src: str, filename: Optional[str], dialect: Optional[str]) -> int:
         with self._policy_lock:
-            version = policies.record(self.engine, self.environment, src, filename, dialect)
+            with self._serial:
+                version = policies.record(self.engine, self.environment, src, filename, dialect)
             self._loaded = _Loaded(oso, version, src, self.engine, self.environment)
         return version
 
@@ -121,18 +127,27 @@ class FactStore:
         """Does the policy allow `actor` to `action` `resource`, over the stored facts and these
         context facts (validated like inserts, never stored)?"""
         loaded, facts = self._decision_inputs(context_facts, actor, resource)
-        return loaded.decisions.authorize(actor, action, resource, facts)
+        with self._serial:
+            return loaded.decisions.authorize(actor, action, resource, facts)
 
     def actions(self, actor: Value, resource: Value, context_facts: Sequence[Sequence[object]] = ()) -> list[str]:
         """The actions `actor` may perform on `resource`, sorted."""
         loaded, facts = self._decision_inputs(context_facts, actor, resource)
-        return loaded.decisions.actions(actor, resource, facts)
+        with self._serial:
+            return loaded.decisions.actions(actor, resource, facts)
 
     def list(self, actor: Value, action: str, resource_type: str,
              context_facts: Sequence[Sequence[object]] = ()) -> list[str]:
         """The ids of the `resource_type` resources `actor` may `action`, sorted."""
         loaded, facts = self._decision_inputs(context_facts, actor)
-        return loaded.decisions.list(actor, action, resource_type, facts)
+        with self._serial:
+            return loaded.decisions.list(actor, action, resource_type, facts)
+
+    def build_query(self, call: tuple) -> StoreQuery:
+        """A query over the policy and the facts, as the oso-cloud client's `build_query`:
+        `store.build_query(("allow", actor, "read", typed_var("Repo"))).evaluate(repo)`."""
+        loaded = self._policy()
+        return StoreQuery(loaded.decisions.build_query(call), loaded.validator, self._serial)
 
     def _decision_inputs(self, context_facts: Sequence[Sequence[object]], *entities: object) -> tuple[_Loaded, list]:
         loaded = self._policy()
@@ -172,16 +187,19 @@ class FactStore:
 
     def clear_data(self) -> None:
         """Delete every fact of this environment (its policy stays)."""
-        writes.clear(self.engine, self.environment)
+        with self._serial:
+            writes.clear(self.engine, self.environment)
 
     def get(self, pattern: Sequence[object]) -> list[tuple]:
         """The stored facts `(predicate, *args)` matching the pattern."""
         predicate, args = split_pattern(pattern)
-        return reads.get(self.engine, self.environment, predicate, args)
+        with self._serial:
+            return reads.get(self.engine, self.environment, predicate, args)
 
     def match(self, predicate: str, pattern: Sequence[Optional[object]]) -> list[tuple]:
         """`FactSource.match`: the argument tuples of the matching facts, in one SQL query."""
-        return reads.match(self.engine, self.environment, predicate, pattern)
+        with self._serial:
+            return reads.match(self.engine, self.environment, predicate, pattern)
 
 
 class Batch:
@@ -210,4 +228,5 @@ class Batch:
 
     def _commit(self) -> None:
         self._done = True
-        writes.apply(self._store.engine, self._store.environment, self._operations)
+        with self._store._serial:
+            writes.apply(self._store.engine, self._store.environment, self._operations)

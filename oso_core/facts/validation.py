@@ -8,7 +8,7 @@ decision queries use NUL to mark placeholder actors).
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Optional, Sequence
 
 from ..values import Value, ValueOfType
 from .errors import InvalidFactError
@@ -98,6 +98,31 @@ def _nul(predicate: str, args: tuple) -> InvalidFactError:
                             "the NUL character (\\0)")
 
 
+def _plain_shape(fact: object) -> Optional[tuple[str, tuple[str, ...]]]:
+    """(predicate, argument types) of a tuple fact of exact Value/str/int/bool arguments
+    without NUL, else None (then the full check runs and explains what is wrong)."""
+    if type(fact) is not tuple or not fact or type(fact[0]) is not str:
+        return None
+    types = []
+    for arg in fact[1:]:
+        kind = type(arg)
+        if kind is Value:
+            if "\x00" in arg.id or "\x00" in arg.type:
+                return None
+            types.append(arg.type)
+        elif kind is str:
+            if "\x00" in arg:
+                return None
+            types.append(STRING)
+        elif kind is int:
+            types.append(INTEGER)
+        elif kind is bool:
+            types.append(BOOLEAN)
+        else:
+            return None
+    return fact[0], tuple(types)
+
+
 class FactValidator:
     """The facts one loaded policy accepts."""
 
@@ -112,10 +137,14 @@ class FactValidator:
     def validate(self, fact: object) -> tuple[str, tuple]:
         """`(predicate, args)` of an accepted fact; InvalidFactError naming the predicate and
         the signatures it expected otherwise."""
+        shape = _plain_shape(fact)
+        if shape is not None and shape in self._accepted:
+            return fact[0], fact[1:]  # type: ignore[index]
+        return self._validate(fact)
+
+    def _validate(self, fact: object) -> tuple[str, tuple]:
         predicate, args = split_fact(fact)
         shape = (predicate, tuple(map(arg_type, args)))
-        if shape in self._accepted:
-            return predicate, args
         signatures = self.signatures.get(predicate)
         if not signatures:
             known = ", ".join(sorted(self.signatures)) or "none"

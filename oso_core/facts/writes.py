@@ -8,9 +8,9 @@ with theirs: a mismatch is a hash collision, and the whole transaction is refuse
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
-from sqlalchemy import Connection, Engine, and_, delete, select
+from sqlalchemy import ColumnElement, Connection, Delete, Engine, Insert, Table, and_, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -48,16 +48,23 @@ def apply(engine: Engine, environment: str, operations: Sequence[Operation]) -> 
 def insert_facts(conn: Connection, environment: str, facts: Sequence[tuple[str, tuple]]) -> None:
     """Insert validated `(predicate, args)` facts with their values."""
     values: dict[int, tuple[str, str]] = {}
+    # Arguments repeat across a batch (roles, orgs): hash each distinct one once. The key holds
+    # the class so that True and 1 (equal in Python) stay apart.
+    vid_of: dict[tuple[type, object], int] = {}
     rows = []
     padding = (0,) * len(ARG_COLUMNS)
     for predicate, args in facts:
         vids = []
         for arg in args:
-            parts = typed_parts(arg)
-            vid = value_id(*parts)
-            known = values.setdefault(vid, parts)
-            if known != parts:
-                raise _collision(vid, known, parts)
+            key = (arg.__class__, arg)
+            vid = vid_of.get(key)
+            if vid is None:
+                parts = typed_parts(arg)
+                vid = value_id(*parts)
+                known = values.setdefault(vid, parts)
+                if known != parts:
+                    raise _collision(vid, known, parts)
+                vid_of[key] = vid
             vids.append(vid)
         rows.append((environment, predicate, len(args), *vids, *padding[len(vids):]))
     if not rows:
@@ -73,7 +80,7 @@ def insert_facts(conn: Connection, environment: str, facts: Sequence[tuple[str, 
     _insert_many(conn, facts_table, rows)
 
 
-def _insert_many(conn: Connection, table, rows: list[tuple]) -> None:
+def _insert_many(conn: Connection, table: Table, rows: list[tuple]) -> None:
     """INSERT ... ON CONFLICT DO NOTHING of `rows` (tuples in the table's column order), one executemany."""
     if conn.dialect.name == "sqlite":
         # The DBAPI's executemany directly: SQLAlchemy's per-row parameter processing would
@@ -105,7 +112,7 @@ def _collision(vid: int, stored: tuple[str, str], new: tuple[str, str]) -> FactS
                           f"the same 64-bit id {vid}; nothing was written")
 
 
-def _insert_for(conn: Connection):
+def _insert_for(conn: Connection) -> Callable[[Table], Insert]:
     name = conn.dialect.name
     if name == "postgresql":
         return postgresql.insert
@@ -114,7 +121,8 @@ def _insert_for(conn: Connection):
     raise FactStoreError(f"The fact store supports SQLite and PostgreSQL, not {name}")
 
 
-def pattern_conditions(environment: str, predicate: str, pattern: Sequence[object], table=facts_table) -> list:
+def pattern_conditions(environment: str, predicate: str, pattern: Sequence[object],
+                       table: Table = facts_table) -> list[ColumnElement[bool]]:
     """WHERE conditions selecting the facts matching `predicate(*pattern)` (None: any value;
     ValueOfType: any value of that type, through the values table's type index)."""
     conditions = [table.c.env == environment, table.c.predicate == predicate, table.c.arity == len(pattern)]
@@ -129,7 +137,7 @@ def pattern_conditions(environment: str, predicate: str, pattern: Sequence[objec
     return conditions
 
 
-def delete_statement(environment: str, predicate: str, pattern: Sequence[object]):
+def delete_statement(environment: str, predicate: str, pattern: Sequence[object]) -> Delete:
     """DELETE of the facts matching the pattern."""
     return delete(facts_table).where(and_(*pattern_conditions(environment, predicate, pattern)))
 
