@@ -5,6 +5,11 @@ if "--filtering" in sys.argv[1:]:
 
     sys.exit(filtering_main([a for a in sys.argv[1:] if a != "--filtering"]))
 
+if "--facts" in sys.argv[1:]:
+    from .facts_decisions import main as facts_main
+
+    sys.exit(facts_main([a for a in sys.argv[1:] if a != "--facts"]))
+
 from .runner import main
 
 sys.exit(main())
