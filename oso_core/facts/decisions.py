@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..oso import Oso
 from ..values import Value
 from .errors import FactStoreError, UnboundedResultError
+from .read_connections import ReadConnections
 from .schema import value_id
 from .sql_compiler import (ACTOR_PARAM, RESOURCE_PARAM, Context, actions_statement, authorize_statement,
                            list_statement)
@@ -60,8 +61,12 @@ class _Compiled:
 class Decisions:
     """Decisions of one policy version over the facts of one environment."""
 
-    def __init__(self, engine: Engine, environment: str, oso: Oso, policy_version: int) -> None:
+    def __init__(self, engine: Engine, environment: str, oso: Oso, policy_version: int,
+                 readers: Optional[ReadConnections] = None) -> None:
+        """`readers`: the autocommit connections cached decisions run on (shared by the
+        versions of one store); by default this object keeps its own."""
         self.engine = engine
+        self.readers = readers if readers is not None else ReadConnections(engine)
         self.environment = environment
         self.oso = oso
         self.policy_version = policy_version
@@ -152,6 +157,8 @@ class Decisions:
             compiled = plan.compiled
             if compiled is None:
                 compiled = plan.compiled = _Compiled(plan.statement, self.engine)
+            if self.readers.usable:
+                return self.readers.fetch_all(compiled.sql, compiled.arguments(params))
             with self.engine.connect() as conn:
                 return conn.exec_driver_sql(compiled.sql, compiled.arguments(params)).all()
         except SQLAlchemyError as error:

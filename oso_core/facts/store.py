@@ -19,6 +19,7 @@ from ..values import Value
 from . import policies, reads, writes
 from .database import Database, ensure_schema, open_engine
 from .decisions import Decisions
+from .read_connections import ReadConnections
 from .errors import FactStoreError, InvalidFactError, NoPolicyError
 from .metadata import policy_metadata
 from .store_query import StoreQuery
@@ -32,13 +33,14 @@ class _Loaded:
 
     __slots__ = ("oso", "version", "src", "validator", "decisions")
 
-    def __init__(self, oso: Oso, version: int, src: str, engine: Engine, environment: str) -> None:
+    def __init__(self, oso: Oso, version: int, src: str, engine: Engine, environment: str,
+                 readers: ReadConnections) -> None:
         self.oso = oso
         self.version = version
         self.src = src
         blocks = oso.resource_blocks()
         self.validator = FactValidator(oso.fact_signatures(), blocks["actors"], blocks["blocks"])
-        self.decisions = Decisions(engine, environment, oso, version)
+        self.decisions = Decisions(engine, environment, oso, version, readers)
 
 
 class FactStore:
@@ -58,17 +60,21 @@ class FactStore:
         # give each thread its own connection and need none.
         self._serial: AbstractContextManager = threading.RLock() if database is None else nullcontext()
         self._loaded: Optional[_Loaded] = None
+        self._readers = ReadConnections(self.engine)
         ensure_schema(self.engine)
         stored = policies.latest(self.engine, environment)
         if stored is not None:
             version, src, dialect = stored
-            self._loaded = _Loaded(policies.load_source(src, dialect), version, src, self.engine, environment)
+            self._loaded = _Loaded(policies.load_source(src, dialect), version, src, self.engine, environment,
+                                   self._readers)
 
     def __repr__(self) -> str:
         return f"FactStore({self.engine.url!r}, environment={self.environment!r}, policy_version={self.policy_version})"
 
     def close(self) -> None:
-        """Release the database connections (of an engine the store created)."""
+        """Release the database connections (the decisions' always; the engine's if the store
+        created it)."""
+        self._readers.close()
         if self._owns_engine:
             self.engine.dispose()
 
@@ -90,7 +96,7 @@ class FactStore:
         with self._policy_lock:
             with self._serial:
                 version = policies.record(self.engine, self.environment, src, filename, dialect)
-            self._loaded = _Loaded(oso, version, src, self.engine, self.environment)
+            self._loaded = _Loaded(oso, version, src, self.engine, self.environment, self._readers)
         return version
 
     def get_policy(self) -> Optional[str]:
