@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..frontend.syntax import CallTerm, Op
+from .callargs import call_function
 from .compiler import CallSite, _has_hoistable
 from .conjunction import DET
 from .errors import Fail
@@ -28,17 +29,22 @@ from .operations import member, undo
 from .terms import UNBOUND, deref
 
 
-def exists_goal(bc: Any, node: Any) -> Callable:
-    """`fn(q, env) -> bool`: whether `node` has a solution (bindings left on True)."""
+def exists_goal(bc: Any, node: Any, top: bool = False) -> Callable:
+    """`fn(q, env) -> bool`: whether `node` has a solution (bindings left on True).
+
+    `top`: the whole body of a rule, whose caller (`holds`) undoes the trail after a failed
+    body itself, so the body need not."""
     if type(node) is Op:
         if node.op == "And":
-            return _conjunction(bc, node.args)
+            return _conjunction(bc, node.args, top)
         if node.op == "Or":
             return _disjunction(bc, node)
     elif type(node) is CallTerm and not node.kwargs:
         return _call(bc, node)
     kind, f = bc.goal(node)
-    return _det(f) if kind == DET else _first(f)
+    if kind == DET:
+        return f if top else _det(f)
+    return _first(f)
 
 
 def _det(f: Callable) -> Callable:
@@ -68,36 +74,11 @@ def _call(bc: Any, node: CallTerm) -> Callable:
     pred = bc.linker.predicate(node.name, len(node.args))
     level = bc.level + 1 + any(_has_hoistable(a) for a in node.args)
     site = CallSite(node, bc.rule_name, level, bc.isolated)
-    fns = [bc.fn(bc.value(a)) for a in node.args]
-    holds = pred.holds
-    if len(fns) == 2:
-        a0, a1 = fns
+    return call_function(bc, node.args, pred.holds, site, _false)
 
-        def call2(q: Any, env: list) -> bool:
-            try:
-                args = [deref(a0(q, env)), deref(a1(q, env))]
-            except Fail:
-                return False
-            return holds(q, args, site)
-        return call2
-    if len(fns) == 3:
-        b0, b1, b2 = fns
 
-        def call3(q: Any, env: list) -> bool:
-            try:
-                args = [deref(b0(q, env)), deref(b1(q, env)), deref(b2(q, env))]
-            except Fail:
-                return False
-            return holds(q, args, site)
-        return call3
-
-    def call(q: Any, env: list) -> bool:
-        try:
-            args = [deref(f(q, env)) for f in fns]
-        except Fail:
-            return False
-        return holds(q, args, site)
-    return call
+def _false() -> bool:
+    return False
 
 
 def _disjunction(bc: Any, node: Op) -> Callable:
@@ -119,7 +100,7 @@ def _disjunction(bc: Any, node: Op) -> Callable:
     return alternatives
 
 
-def _conjunction(bc: Any, nodes: list) -> Callable:
+def _conjunction(bc: Any, nodes: list, top: bool = False) -> Callable:
     if not nodes:
         return lambda q, env: True
     bc.level += 1
@@ -134,6 +115,8 @@ def _conjunction(bc: Any, nodes: list) -> Callable:
         if last is not None:
             goals.pop()
     bc.level -= 1
+    if top and last is None and all(k == DET for k, _ in goals):
+        return _all_of(goals)
     return _sequence(goals, last)
 
 
@@ -167,6 +150,23 @@ def _sequence(goals: list, last: Any) -> Callable:
         undo(q, mark)
         return False
     return then
+
+
+def _all_of(goals: list) -> Callable:
+    """Deterministic goals only, as a rule's whole body (no undo: `holds` does it)."""
+    fns = [f for _, f in goals]
+    if len(fns) == 1:
+        return fns[0]
+    if len(fns) == 2:
+        f0, f1 = fns
+        return lambda q, env: f0(q, env) and f1(q, env)
+
+    def all_of(q: Any, env: list) -> bool:
+        for f in fns:
+            if not f(q, env):
+                return False
+        return True
+    return all_of
 
 
 def _all_then(prefix: list, last: Any) -> Callable:

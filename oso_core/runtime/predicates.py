@@ -20,6 +20,7 @@ from ..values import Value
 from .entities import value_isa
 from .compiler import CONST, DET, BodyCompiler, CallSite
 from .exists import exists_goal
+from .selection_key import general_key, key_function
 from .errors import STACK_OVERFLOW, EvalError, Fail, runtime_error
 from .operations import matches, undo, unify
 from .scope import Scope
@@ -76,7 +77,7 @@ class CompiledRule:
         self.body_det = kind == DET
         self.body = body
         # The body for `holds` (existence only; see exists.py): never for instrumented snapshots.
-        self.exists = None if bc.instrumented else exists_goal(bc, rule.body)
+        self.exists = None if bc.instrumented else exists_goal(bc, rule.body, top=True)
         self.template = [0] + [UNBOUND] * (scope.size - 1)
         self.extra = self.template[self.arity + 1:]  # slots after the parameters (direct heads)
         self.names = scope.names  # variable name of each env slot (debugger, explain)
@@ -155,7 +156,8 @@ class CompiledRule:
 class CompiledPredicate:
     """All rules of one name and arity, with the per-key selection cache."""
 
-    __slots__ = ("name", "arity", "kb", "source_rules", "rules", "cache", "positions", "undefined", "plain")
+    __slots__ = ("name", "arity", "kb", "source_rules", "rules", "cache", "positions", "undefined", "plain",
+                 "keyfn")
 
     def __init__(self, name: str, arity: int, rules: list, kb: Any, undefined: bool) -> None:
         self.name = name
@@ -165,6 +167,7 @@ class CompiledPredicate:
         self.rules: Optional[list[CompiledRule]] = None
         self.cache: dict = {}
         self.positions: tuple = ()
+        self.keyfn: Any = None
         self.undefined = undefined
         # Rules of a plain snapshot have existence bodies (`holds`); undefined ones raise in `solve`.
         self.plain = not undefined and not getattr(kb, "instrumented", False)
@@ -184,32 +187,19 @@ class CompiledPredicate:
                     mode = 1
             positions.append(mode)
         self.positions = tuple(positions)
+        self.keyfn = key_function(self.positions)
         self.rules = rules
         return rules
 
     # Selection ------------------------------------------------------------------------------
 
     def key(self, args: list) -> tuple:
-        out = []
-        for mode, a in zip(self.positions, args):
-            t = type(a)
-            if t is Var:
-                out.append(Var)  # never a fast head: aliasing and constraints need the full one
-                continue
-            if mode == 0:
-                continue
-            if mode == 2 and (t is str or t is int or t is float or t is bool):
-                out.append((t, a))
-            elif t is Value:   # entities of different types select different rules
-                out.append((Value, a.type))
-            else:
-                out.append(a.__class__)
-        return tuple(out)
+        return general_key(self.positions, args)
 
     def select(self, q: Any, args: list) -> list:
         if self.rules is None:
             self._compile()
-        key = self.key(args)
+        key = self.keyfn(args)
         entry = self.cache.get(key)
         if entry is None:
             entry = self._fill(q, key, args)
@@ -333,8 +323,12 @@ class CompiledPredicate:
             q.depth -= 1
             raise runtime_error(STACK_OVERFLOW, None, exc.StackOverflowError)
         trail = q.trail
+        keyfn = self.keyfn
+        selected = None if keyfn is None else self.cache.get(keyfn(args))
+        if selected is None or selected.__class__ is tuple:
+            selected = self.select(q, args)
         try:
-            for rule, fast, mult in self.select(q, args):
+            for rule, fast, mult in selected:
                 mark = len(trail)
                 if fast:
                     if rule.direct:
@@ -351,9 +345,12 @@ class CompiledPredicate:
                     q.tracer.rule(q, self, rule, env, ok)
                 if ok:
                     exists = rule.exists
+                    body_mark = len(trail)
                     for _ in range(mult):
                         if exists(q, env):
                             return True
+                        if len(trail) > body_mark:   # a body may leave a failed attempt's bindings
+                            undo(q, body_mark)
                         if env[0]:
                             break
                 if len(trail) > mark:
