@@ -462,7 +462,9 @@ class BodyCompiler:
         # Legacy wraps a call whose arguments it rewrites (lookups, arithmetic, `new`) in an `and`.
         level = self.level + 1 + any(_has_hoistable(a) for a in node.args)
         site = CallSite(node, self.rule_name, level, self.isolated)
-        return (GEN, call_function(self, node.args, pred.solve, site, _no_solutions))
+        # `solve` runs `_solve` when the query has no tracer and no tabling: called directly.
+        untraced = None if pred.undefined else pred._solve
+        return (GEN, call_function(self, node.args, pred.solve, site, _no_solutions, untraced))
 
     # Connectives -----------------------------------------------------------------------------
 
