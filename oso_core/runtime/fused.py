@@ -106,7 +106,12 @@ def unify_read(q: Any, v: Any, r: Any) -> bool:
     tv = type(v)
     if tv is dict or tv is int:
         v = to_polar(v)
-        tv = type(v)
+    return unify_values(q, v, r)
+
+
+def unify_values(q: Any, v: Any, r: Any) -> bool:
+    """`unify(q, v, r)` inside a goal (a `Fail` fails it), with host values compared directly."""
+    tv = type(v)
     tr = type(r)
     try:
         if tv is str and tr is str:
@@ -168,3 +173,26 @@ def read(q: Any, obj: Any, name: str, span: Any) -> Any:
     if tv is dict or tv is int:
         return to_polar(v)
     return v
+
+
+def fuse_attributes(bc: Any, left_node: Any, right_node: Any, general: tuple) -> tuple:
+    """`x.f = y.g` (`doc.owner = user.name`), fused when possible: both reads, left first."""
+    left = plain_attr(bc, left_node)
+    right = plain_attr(bc, right_node)
+    if left is None or right is None:
+        return general
+    lslot, lname, lspan = left
+    rslot, rname, rspan = right
+    fallback = general[1]
+
+    def attributes_equal(q: Any, env: list) -> bool:
+        lo = env[lslot]
+        ro = env[rslot]
+        if type(lo) in GENERAL or type(ro) in GENERAL:
+            return fallback(q, env)
+        v = read(q, lo, lname, lspan)
+        r = read(q, ro, rname, rspan)
+        if type(v) is str and type(r) is str:
+            return v == r
+        return unify_values(q, v, r)
+    return (general[0], attributes_equal)
