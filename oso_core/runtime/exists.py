@@ -116,8 +116,14 @@ def _conjunction(bc: Any, nodes: list, top: bool = False) -> Callable:
         if last is not None:
             goals.pop()
     bc.level -= 1
-    if top and last is None and all(k == DET for k, _ in goals):
-        return _all_of(goals)
+    if top and all(k == DET for k, _ in goals):
+        if last is None:
+            return _all_of(goals)
+        if not goals:
+            return last
+        if len(goals) == 1:   # `e.manager != nil and manages(m, e.manager)`
+            f0 = goals[0][1]
+            return lambda q, env: f0(q, env) and last(q, env)
     return _sequence(goals, last)
 
 

@@ -93,8 +93,12 @@ def fuse_unify(bc: Any, left_node: Any, right: tuple, general: tuple) -> tuple:
                 v = q.awaiter(v)
         except AttributeError as e:
             raise application_error(str(e), span) from None
-        if type(v) is str and type(r) is str:
+        tv = type(v)
+        tr = type(r)
+        if tv is str and tr is str:
             return v == r
+        if tv not in _TERMS and tr not in SPECIAL:   # a host value (no conversion): `unify`'s test
+            return v is r or bool(v == r)
         return unify_read(q, v, r)
     # Read by the scan loops of exists.py, which run this test inline.
     attr_is_slot.fused = (bslot, name, span, rslot)  # type: ignore[attr-defined]
