@@ -11,18 +11,19 @@ applicable ones with the arguments' MROs, then run them.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Iterator, Optional
 
 import oso_core.exceptions as exc
-from ..expression import Expression, Pattern
+from ..expression import Expression
 from ..frontend.syntax import PatternTerm, Rule, Sym
 from ..values import Value
 from .entities import value_isa
 from .compiler import CONST, DET, BodyCompiler, CallSite
 from .exists import exists_goal
+from .heads import full_head
 from .selection_key import general_key, key_function
-from .errors import STACK_OVERFLOW, EvalError, Fail, runtime_error
-from .operations import constrain_isa, matches, undo, unify
+from .errors import STACK_OVERFLOW, EvalError, runtime_error
+from .operations import undo
 from .scope import Scope
 from .terms import PRIMITIVES, SPECIAL, UNBOUND, Var, deref
 
@@ -81,7 +82,7 @@ class CompiledRule:
         self.template = [0] + [UNBOUND] * (scope.size - 1)
         self.extra = self.template[self.arity + 1:]  # slots after the parameters (direct heads)
         self.names = scope.names  # variable name of each env slot (debugger, explain)
-        self.full_head = self._full_head(bc)
+        self.full_head = full_head(bc, self.params)
 
     @staticmethod
     def _param(bc: BodyCompiler, scope: Scope, p: Any) -> ParamInfo:
@@ -115,55 +116,6 @@ class CompiledRule:
             else:
                 pi.spec_kind = "value"
         return pi
-
-    def _full_head(self, bc: BodyCompiler) -> Callable:
-        """Bind every parameter with unification, then check every specializer (legacy order)."""
-        steps = []
-        for i, pi in enumerate(self.params):
-            if pi.kind == FRESH:
-                steps.append((0, i, pi.slot))
-            elif pi.kind == LITERAL:
-                steps.append((1, i, pi.value))
-            else:
-                steps.append((2, i, bc.fn(pi.value)))
-        checks = []
-        for i, pi in enumerate(self.params):
-            if pi.spec is not None:
-                # A class pattern without fields (`x: Repo`) is `matches` of one class test:
-                # unbound values get the Isa constraint, others the class check.
-                plain = (pi.spec[0] == CONST and type(pi.spec[1]) is Pattern and not pi.spec[1].fields
-                         and pi.spec[1].tag is not None)
-                checks.append((i, bc.fn(pi.spec), pi.spec[1] if plain else None))
-
-        def head(q: Any, env: list, args: list) -> bool:
-            for how, i, x in steps:
-                a = args[i]
-                if how == 0:
-                    env[x] = a
-                    if type(a) is Var:
-                        a.aliased = True  # legacy unifies with a fresh parameter variable
-                elif how == 1:
-                    if not unify(q, a, x):
-                        return False
-                elif not unify(q, a, x(q, env)):
-                    return False
-            for i, pattern, plain in checks:
-                try:
-                    if plain is None:
-                        if not matches(q, args[i], pattern(q, env)):
-                            return False
-                        continue
-                    v = deref(args[i])
-                    tv = type(v)
-                    if tv is Var or tv is Expression:
-                        if not constrain_isa(q, v, plain):
-                            return False
-                    elif not q.isa_class(v, plain.tag):
-                        return False
-                except Fail:
-                    return False
-            return True
-        return head
 
 
 class CompiledPredicate:
