@@ -317,14 +317,18 @@ class CompiledPredicate:
                     q.tracer.rule(q, self, rule, env, ok)
                 if ok:
                     exists = rule.exists
-                    body_mark = len(trail)
-                    for _ in range(mult):
+                    if mult == 1:
                         if exists(q, env):
                             return True
-                        if len(trail) > body_mark:   # a body may leave a failed attempt's bindings
-                            undo(q, body_mark)
-                        if env[0]:
-                            break
+                    else:
+                        body_mark = len(trail)
+                        for _ in range(mult):
+                            if exists(q, env):
+                                return True
+                            if len(trail) > body_mark:   # a body may leave a failed attempt's bindings
+                                undo(q, body_mark)
+                            if env[0]:
+                                break
                 if len(trail) > mark:
                     undo(q, mark)
                 if env[0]:
