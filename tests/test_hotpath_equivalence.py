@@ -225,3 +225,16 @@ def test_scan_with_attribute_test_on_mixed_elements():
     assert [r["bindings"]["n"] for r in oso.query_rule("some", [a, b], Variable("n"))] == ["a", 1]
     with pytest.raises(E.PolarRuntimeError):
         oso.query_rule_once("some", [Counted(other=1)], "a")
+
+
+def test_anonymous_variables_in_bodies_run_by_both_forms():
+    policy = """
+    allow(a, _, r) if pair(a, _) and [_, x] = r and x = 2;
+    pair(_, _);
+    """
+    oso = make(policy)
+    # The generator form first (query), then the existence form (is_allowed) on one snapshot.
+    assert len(list(oso.query_rule("allow", 1, "act", [0, 2]))) == 1
+    assert oso.is_allowed(1, "act", [0, 2])
+    assert not oso.is_allowed(1, "act", [0, 3])
+    assert not oso.is_allowed(1, "act", [2])
