@@ -11,6 +11,7 @@ applicable ones with the arguments' MROs, then run them.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, Iterator, Optional
 
 import oso_core.exceptions as exc
@@ -19,8 +20,11 @@ from ..frontend.syntax import PatternTerm, Rule, Sym
 from ..values import Value
 from .entities import value_isa
 from .compiler import CONST, DET, BodyCompiler, CallSite
-from .errors import STACK_OVERFLOW, EvalError, Fail, runtime_error
-from .operations import matches, undo, unify
+from .exists import exists_goal
+from .heads import full_head
+from .selection_key import general_key, key_function
+from .errors import STACK_OVERFLOW, EvalError, runtime_error
+from .operations import undo
 from .scope import Scope
 from .terms import PRIMITIVES, SPECIAL, UNBOUND, Var, deref
 
@@ -28,6 +32,7 @@ UNIONS = ("Actor", "Resource")
 FRESH, LITERAL, TERM = 0, 1, 2
 _LITERAL_TYPES = (str, int, float, bool)
 _CACHE_LIMIT = 4096
+_COMPILE_LOCK = threading.RLock()
 
 
 class ParamInfo:
@@ -48,7 +53,7 @@ class CompiledRule:
     """One rule, compiled: parameter analysis, head binding and body."""
 
     __slots__ = ("rule", "index", "arity", "params", "template", "direct", "fast_ok",
-                 "body_det", "body", "full_head", "fast_slots", "has_union", "names")
+                 "body_det", "body", "full_head", "fast_slots", "has_union", "names", "exists", "extra", "compiler")
 
     def __init__(self, rule: Rule, index: int, kb: Any) -> None:
         self.rule = rule
@@ -74,9 +79,33 @@ class CompiledRule:
         kind, body = bc.goal(rule.body)
         self.body_det = kind == DET
         self.body = body
+        # The body for `holds` (existence only; see exists.py), compiled on its first use:
+        # never for instrumented snapshots, and never for rules only solved with generators.
+        self.exists: Optional[Callable] = None
+        self.compiler = bc
         self.template = [0] + [UNBOUND] * (scope.size - 1)
+        self.extra = self.template[self.arity + 1:]  # slots after the parameters (direct heads)
         self.names = scope.names  # variable name of each env slot (debugger, explain)
-        self.full_head = self._full_head(bc)
+        self.full_head: Callable = self._first_head   # generated when first needed
+
+    def _first_head(self, q: Any, env: list, args: list) -> bool:
+        """Generate the full head (heads.py), keep it, and run it. Most rules are only ever
+        called with the fast head; generating reads the compiler without changing it."""
+        head = self.full_head = full_head(self.compiler, self.params)
+        return head(q, env, args)
+
+    def compile_exists(self) -> Callable:
+        """The existence body, compiled once (under a lock: compiling mutates the compiler)."""
+        with _COMPILE_LOCK:
+            if self.exists is None:
+                bc = self.compiler
+                exists = exists_goal(bc, self.rule.body, top=True)
+                missing = bc.scope.size - len(self.template)
+                if missing > 0:   # slots of `_` met again: environments made from now on have them
+                    self.template = self.template + [UNBOUND] * missing
+                    self.extra = self.template[self.arity + 1:]
+                self.exists = exists
+        return self.exists
 
     @staticmethod
     def _param(bc: BodyCompiler, scope: Scope, p: Any) -> ParamInfo:
@@ -111,47 +140,12 @@ class CompiledRule:
                 pi.spec_kind = "value"
         return pi
 
-    def _full_head(self, bc: BodyCompiler) -> Callable:
-        """Bind every parameter with unification, then check every specializer (legacy order)."""
-        steps = []
-        for i, pi in enumerate(self.params):
-            if pi.kind == FRESH:
-                steps.append((0, i, pi.slot))
-            elif pi.kind == LITERAL:
-                steps.append((1, i, pi.value))
-            else:
-                steps.append((2, i, bc.fn(pi.value)))
-        checks = []
-        for i, pi in enumerate(self.params):
-            if pi.spec is not None:
-                checks.append((i, bc.fn(pi.spec)))
-
-        def head(q: Any, env: list, args: list) -> bool:
-            for how, i, x in steps:
-                a = args[i]
-                if how == 0:
-                    env[x] = a
-                    if type(a) is Var:
-                        a.aliased = True  # legacy unifies with a fresh parameter variable
-                elif how == 1:
-                    if not unify(q, a, x):
-                        return False
-                elif not unify(q, a, x(q, env)):
-                    return False
-            for i, pattern in checks:
-                try:
-                    if not matches(q, args[i], pattern(q, env)):
-                        return False
-                except Fail:
-                    return False
-            return True
-        return head
-
 
 class CompiledPredicate:
     """All rules of one name and arity, with the per-key selection cache."""
 
-    __slots__ = ("name", "arity", "kb", "source_rules", "rules", "cache", "positions", "undefined")
+    __slots__ = ("name", "arity", "kb", "source_rules", "rules", "cache", "positions", "undefined", "plain",
+                 "keyfn")
 
     def __init__(self, name: str, arity: int, rules: list, kb: Any, undefined: bool) -> None:
         self.name = name
@@ -161,7 +155,10 @@ class CompiledPredicate:
         self.rules: Optional[list[CompiledRule]] = None
         self.cache: dict = {}
         self.positions: tuple = ()
+        self.keyfn: Any = None
         self.undefined = undefined
+        # Rules of a plain snapshot have existence bodies (`holds`); undefined ones raise in `solve`.
+        self.plain = not undefined and not getattr(kb, "instrumented", False)
 
     def _compile(self) -> list[CompiledRule]:
         rules = [CompiledRule(r, i, self.kb) for i, r in enumerate(self.source_rules)]
@@ -178,39 +175,30 @@ class CompiledPredicate:
                     mode = 1
             positions.append(mode)
         self.positions = tuple(positions)
+        self.keyfn = key_function(self.positions)
         self.rules = rules
         return rules
 
     # Selection ------------------------------------------------------------------------------
 
     def key(self, args: list) -> tuple:
-        out = []
-        for mode, a in zip(self.positions, args):
-            t = type(a)
-            if t is Var:
-                out.append(Var)  # never a fast head: aliasing and constraints need the full one
-                continue
-            if mode == 0:
-                continue
-            if mode == 2 and (t is str or t is int or t is float or t is bool):
-                out.append((t, a))
-            elif t is Value:   # entities of different types select different rules
-                out.append((Value, a.type))
-            else:
-                out.append(a.__class__)
-        return tuple(out)
+        return general_key(self.positions, args)
 
-    def select(self, q: Any, args: list) -> list:
+    def select(self, q: Any, args: list, key: Optional[tuple] = None) -> list:
         if self.rules is None:
             self._compile()
-        key = self.key(args)
+        if key is None:
+            key = self.keyfn(args)
         entry = self.cache.get(key)
         if entry is None:
             entry = self._fill(q, key, args)
-        if entry.__class__ is tuple:  # (candidates, trivially ordered) needing the exact path
+        if entry.__class__ is tuple:  # (candidates, trivially ordered, prebuilt) needing the exact path
             # Data filtering ORs every result together, so rule order is irrelevant there and
-            # the applicability pre-pass (a second run of every head) is skipped.
-            if entry[1] or q.tabling is not None:
+            # the applicability pre-pass (a second run of every head) is skipped; so is it for
+            # one candidate (see select_exact).
+            if entry[1] or q.tabling is not None or len(entry[0]) == 1:
+                if entry[2] is not None:
+                    return entry[2]
                 return [(r, False, _union_multiplicity(q, r, args)) for r in entry[0]]
             return self.select_exact(q, args, entry[0])
         return entry
@@ -233,7 +221,9 @@ class CompiledPredicate:
             rules = [r for r, _ in candidates]
             # Identical specializers everywhere: sorting cannot reorder, so no pre-pass is needed.
             same = len({tuple(p.spec_text for p in r.params) for r in rules}) <= 1
-            entry = (rules, same)
+            # Without union specializers every multiplicity is 1: the selection is a constant.
+            prebuilt = None if any(r.has_union for r in rules) else [(r, False, 1) for r in rules]
+            entry = (rules, same, prebuilt)
         if len(self.cache) >= _CACHE_LIMIT:
             self.cache.clear()
         self.cache[key] = entry
@@ -312,6 +302,71 @@ class CompiledPredicate:
             return self._solve_observed(q, args, site)
         return self._solve(q, args, site)
 
+    def holds(self, q: Any, args: list, site: Optional[CallSite]) -> bool:
+        """Does `name(args)` have a solution? `_solve`'s search without generators (exists.py):
+        True leaves the first solution's bindings in place; False leaves the trail as it was."""
+        if q.tabling is not None or q.tracer is not None or not self.plain:
+            for _ in self.solve(q, args, site):
+                return True
+            return False
+        q.calls += 1
+        if q.calls & 1023 == 0:
+            q.check_time()
+        q.depth += 1
+        if q.depth > q.max_depth and q.depth > q.refresh_max_depth():
+            q.depth -= 1
+            raise runtime_error(STACK_OVERFLOW, None, exc.StackOverflowError)
+        trail = q.trail
+        keyfn = self.keyfn
+        key = None if keyfn is None else keyfn(args)
+        selected = self.cache.get(key)
+        if selected is None or selected.__class__ is tuple:
+            selected = self.select(q, args, key)
+        try:
+            for rule, fast, mult in selected:
+                exists = rule.exists
+                if exists is None:   # before the environment: compiling may add slots
+                    exists = rule.compile_exists()
+                mark = len(trail)
+                if fast:
+                    if rule.direct:
+                        env = [0, *args, *rule.extra]
+                    else:
+                        env = rule.template.copy()
+                        for i, s in rule.fast_slots:
+                            env[s] = args[i]
+                    ok = True
+                else:
+                    env = rule.template.copy()
+                    ok = rule.full_head(q, env, args)
+                if q.tracer is not None:   # a debugger attached by `debug()` meanwhile
+                    q.tracer.rule(q, self, rule, env, ok)
+                if ok:
+                    if mult == 1:
+                        if exists(q, env):
+                            return True
+                    else:
+                        body_mark = len(trail)
+                        for _ in range(mult):
+                            if exists(q, env):
+                                return True
+                            if len(trail) > body_mark:   # a body may leave a failed attempt's bindings
+                                undo(q, body_mark)
+                            if env[0]:
+                                break
+                if len(trail) > mark:
+                    undo(q, mark)
+                if env[0]:
+                    break
+            return False
+        except EvalError as e:
+            e.enter_rule(self.name)
+            if site is not None:
+                e.add_frame(site.text, site.where)
+            raise
+        finally:
+            q.depth -= 1
+
     def solve_untabled(self, q: Any, args: list, site: Optional[CallSite]) -> Iterator[None]:
         """`solve` for a call the tabling layer decided to evaluate inline."""
         if q.tracer is not None and q.tracer.observes_calls:
@@ -350,15 +405,17 @@ class CompiledPredicate:
             raise runtime_error(STACK_OVERFLOW, None, exc.StackOverflowError)
         trail = q.trail
         if selected is None:
-            selected = self.select(q, args)
+            keyfn = self.keyfn
+            key = None if keyfn is None else keyfn(args)
+            selected = self.cache.get(key)
+            if selected is None or selected.__class__ is tuple:
+                selected = self.select(q, args, key)
         try:
             for rule, fast, mult in selected:
                 mark = len(trail)
                 if fast:
                     if rule.direct:
-                        env = [0, *args]
-                        if len(rule.template) > len(env):
-                            env.extend(rule.template[len(env):])
+                        env = [0, *args, *rule.extra]
                     else:
                         env = rule.template.copy()
                         for i, s in rule.fast_slots:
@@ -370,17 +427,25 @@ class CompiledPredicate:
                 if q.tracer is not None:
                     q.tracer.rule(q, self, rule, env, ok)
                 if ok:
-                    body_mark = len(trail)
-                    for _ in range(mult):
+                    if mult == 1:   # the body's own undo is the rule's, below
                         if rule.body_det:
                             if rule.body(q, env):
                                 yield
-                            undo(q, body_mark)
                         else:
                             yield from rule.body(q, env)
-                        if env[0]:
-                            break
-                undo(q, mark)
+                    else:
+                        body_mark = len(trail)
+                        for _ in range(mult):
+                            if rule.body_det:
+                                if rule.body(q, env):
+                                    yield
+                                undo(q, body_mark)
+                            else:
+                                yield from rule.body(q, env)
+                            if env[0]:
+                                break
+                if len(trail) > mark:
+                    undo(q, mark)
                 if env[0]:
                     break
         except EvalError as e:
