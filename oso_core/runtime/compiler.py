@@ -23,11 +23,12 @@ from .operations import (
 from .terms import PRIMITIVES, SPECIAL
 from .scope import Scope
 from .terms import UNBOUND, RestList, Var, deref, render_term
+from .fused import fuse_compare, fuse_unify
+from .conjunction import DET, GEN, chain, fresh_member, make_negation, to_gen
 
 CONST, SLOT, FUNC = 0, 1, 2
 # Types an attribute read must hand to the general `lookup` (everything else is a host object).
 _NOT_PLAIN_HOST = frozenset(PRIMITIVES | SPECIAL)
-DET, GEN = 0, 1
 
 _ARITH_OPS = ("Add", "Sub", "Mul", "Div", "Mod", "Rem")
 _COMPARISONS = ("Eq", "Neq", "Lt", "Leq", "Gt", "Geq")
@@ -293,14 +294,15 @@ class BodyCompiler:
             return self.assign_goal(args[0], args[1], span)
         if op in _COMPARISONS:
             left = self.fn(self.value(args[0]))
-            right = self.fn(self.value(args[1]))
+            right_value = self.value(args[1])
+            right = self.fn(right_value)
 
             def cmp(q: Any, env: list) -> bool:
                 try:
                     return compare(q, op, left(q, env), right(q, env), span)
                 except Fail:
                     return False
-            return (DET, cmp)
+            return (DET, fuse_compare(self, op, args[0], right_value, cmp))
         if op == "In":
             return self.in_goal(args[0], args[1], span)
         if op == "Isa":
@@ -372,7 +374,7 @@ class BodyCompiler:
                     return unify(q, lf(q, env), const)
                 except Fail:
                     return False
-            return (DET, unify_const)
+            return fuse_unify(self, left_node, right, (DET, unify_const))
         if right[0] == SLOT:
             slot = right[1]
             read_slot = self.fn(right)
@@ -385,7 +387,7 @@ class BodyCompiler:
                     return unify(q, lf(q, env), r)
                 except Fail:
                     return False
-            return (DET, unify_with_slot)
+            return fuse_unify(self, left_node, right, (DET, unify_with_slot))
         return _det_test(unify, lf, self.fn(right))
 
     def assign_goal(self, var_node: Any, value_node: Any, span: Optional[Span]) -> tuple:
@@ -406,21 +408,7 @@ class BodyCompiler:
     def in_goal(self, item_node: Any, coll_node: Any, span: Optional[Span]) -> tuple:
         coll = self.fn(self.value(coll_node))
         if self.scope.is_first(item_node) and item_node.name != "_":
-            slot = self.scope.slots[item_node.name]
-
-            def each_fresh(q: Any, env: list) -> Any:
-                try:
-                    c = deref(coll(q, env))
-                except Fail:
-                    return
-                if type(c) is list:
-                    for x in c:
-                        env[slot] = x
-                        yield
-                    return
-                v = env[slot] = q.new_var(item_node.name)
-                yield from member(q, v, c, span)
-            return (GEN, each_fresh)
+            return (GEN, fresh_member(coll, self.scope.slots[item_node.name], item_node.name, span))
         item = self.fn(self.value(item_node))
 
         def each(q: Any, env: list) -> Any:
@@ -599,99 +587,3 @@ class CallSite:
         self.where = where(node.span, rule_name)
         self.level = level
         self.isolated = isolated
-
-
-def to_gen(goal: tuple) -> Callable:
-    kind, f = goal
-    if kind == GEN:
-        return f
-
-    def once(q: Any, env: list) -> Any:
-        mark = len(q.trail)
-        if f(q, env):
-            yield
-        undo(q, mark)
-    return once
-
-
-def chain(goals: list) -> tuple:
-    """The conjunction of compiled goals: deterministic runs are plain loops, and only goals
-    with several solutions become generators."""
-    if not goals:
-        return (DET, lambda q, env: True)
-    split = next((i for i, (k, _) in enumerate(goals) if k == GEN), len(goals))
-    prefix = [f for _, f in goals[:split]]
-    if split == len(goals):
-        if len(prefix) == 1:
-            return (DET, prefix[0])
-
-        def all_of(q: Any, env: list) -> bool:
-            for f in prefix:
-                if not f(q, env):
-                    return False
-            return True
-        return (DET, all_of)
-    first = goals[split][1]
-    rest_kind, rest = chain(goals[split + 1:]) if split + 1 < len(goals) else (None, None)
-    # The generators below each spell out the loop over the deterministic prefix: a shared
-    # helper would cost a call per conjunction on the `is_allowed` path.
-
-    if rest is None:
-        if not prefix:
-            return (GEN, first)
-
-        def prefix_then_last(q: Any, env: list) -> Any:
-            mark = len(q.trail)
-            for f in prefix:
-                if not f(q, env):
-                    undo(q, mark)
-                    return
-            yield from first(q, env)
-            undo(q, mark)
-        return (GEN, prefix_then_last)
-
-    if rest_kind == DET:
-        def then_det(q: Any, env: list) -> Any:
-            trail = q.trail
-            mark = len(trail)
-            for f in prefix:
-                if not f(q, env):
-                    undo(q, mark)
-                    return
-            c = env[0]
-            for _ in first(q, env):
-                m2 = len(trail)
-                if rest(q, env):
-                    yield
-                undo(q, m2)
-                if env[0] != c:
-                    break
-            undo(q, mark)
-        return (GEN, then_det)
-
-    def then_gen(q: Any, env: list) -> Any:
-        mark = len(q.trail)
-        for f in prefix:
-            if not f(q, env):
-                undo(q, mark)
-                return
-        c = env[0]
-        for _ in first(q, env):
-            yield from rest(q, env)
-            if env[0] != c:
-                break
-        undo(q, mark)
-    return (GEN, then_gen)
-
-
-def make_negation(inner: Callable, resets: tuple) -> Callable:
-    """`not G`: G runs to exhaustion in isolation; see Query.negate for partial variables."""
-    def negation(q: Any, env: list) -> bool:
-        c = env[0]
-        try:
-            return q.negate(inner, env)
-        finally:
-            env[0] = c
-            for s in resets:
-                env[s] = UNBOUND
-    return negation

@@ -1,0 +1,114 @@
+"""Fused goals for the tests policies are made of: `x.f = y`, `x.f = "lit"`, `x.f != nil`.
+
+The general compiled form of `x.f = y` is three closures (read `x`, read `x.f`, read `y`) and a
+call to `unify`. When `x` is a variable holding a plain host object (the case on every
+decision), the fused goal reads the attribute and compares in one function: the same `getattr`,
+in the same order, with the same conversion of the value and the same error. In any other case
+(an unbound variable, a dictionary, a Polar value, a partial) it hands over, before doing
+anything, to the general goal it was built from, so every answer, binding and constraint is
+the general form's. Instrumented snapshots (explain, tracing, the debugger) and declared
+`Relation` fields are never fused: their lookups must report or go through the adapter.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from ..frontend.syntax import Op, Sym, Value
+from .errors import Fail, application_error
+from .operations import compare, to_polar, unify
+from .terms import PRIMITIVES, SPECIAL, UNBOUND
+
+CONST, SLOT = 0, 1
+# Anything whose attribute read is not a plain `getattr` (or not yet bound) takes the general goal.
+_GENERAL = frozenset(PRIMITIVES | SPECIAL | {type(UNBOUND)})
+
+
+def plain_attr(bc: Any, node: Any) -> Optional[tuple[int, str, Any]]:
+    """`(slot of x, "f", span)` for a lookup `x.f` that may be fused, else None."""
+    if bc.instrumented or type(node) is not Op or node.op != "Dot" or len(node.args) != 2:
+        return None
+    base, field = node.args
+    if type(base) is not Sym or base.name == "_" or base.name in bc.scope.constants:
+        return None
+    if type(field) is not Value or type(field.value) is not str:
+        return None
+    name = field.value
+    if any(name in rels for rels in bc.linker.relation_fields.values()):
+        return None
+    slot = bc.scope.slots.get(base.name)
+    if slot is None:
+        return None
+    return slot, name, node.span
+
+
+def fuse_unify(bc: Any, left_node: Any, right: tuple, general: tuple) -> tuple:
+    """`x.f = <slot or constant>`, fused when possible; `general` is the unfused goal."""
+    found = plain_attr(bc, left_node)
+    if found is None or right[0] not in (CONST, SLOT):
+        return general
+    bslot, name, span = found
+    fallback = general[1]
+    if right[0] == CONST:
+        const = right[1]
+
+        def attr_is_const(q: Any, env: list) -> bool:
+            obj = env[bslot]
+            if type(obj) in _GENERAL:
+                return fallback(q, env)
+            try:
+                v = _read(q, obj, name, span)
+                if type(v) is str and type(const) is str:
+                    return v == const
+                return unify(q, v, const)
+            except Fail:
+                return False
+        return (general[0], attr_is_const)
+    rslot = right[1]
+
+    def attr_is_slot(q: Any, env: list) -> bool:
+        r = env[rslot]
+        obj = env[bslot]
+        if r is UNBOUND or type(obj) in _GENERAL:
+            return fallback(q, env)
+        try:
+            v = _read(q, obj, name, span)
+            if type(v) is str and type(r) is str:
+                return v == r
+            return unify(q, v, r)
+        except Fail:
+            return False
+    return (general[0], attr_is_slot)
+
+
+def fuse_compare(bc: Any, op: str, left_node: Any, right: tuple, general: Callable) -> Callable:
+    """`x.f <op> <constant>`, fused when possible; `general` is the unfused goal function."""
+    found = plain_attr(bc, left_node)
+    if found is None or right[0] != CONST:
+        return general
+    bslot, name, span = found
+    const = right[1]
+
+    def attr_cmp_const(q: Any, env: list) -> bool:
+        obj = env[bslot]
+        if type(obj) in _GENERAL:
+            return general(q, env)
+        try:
+            return compare(q, op, _read(q, obj, name, span), const, span)
+        except Fail:
+            return False
+    return attr_cmp_const
+
+
+def _read(q: Any, obj: Any, name: str, span: Any) -> Any:
+    """`obj.name` for a plain host object, as the compiler's attribute read does it."""
+    try:
+        v = getattr(obj, name)
+        if q.awaiter is not None:  # an async query: await an awaitable value
+            v = q.awaiter(v)
+    except AttributeError as e:
+        raise application_error(str(e), span) from None
+    tv = type(v)
+    if tv is dict or tv is int:
+        return to_polar(v)
+    return v
