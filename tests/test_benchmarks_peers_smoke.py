@@ -38,6 +38,11 @@ def require(engine: str) -> None:
         pytest.skip(reason)
 
 
+def scenario_named(key: str):
+    """The scenario of SCENARIOS (whose objects the cached peer translations were built from)."""
+    return next(scenario for scenario in SCENARIOS if scenario.key == key)
+
+
 def built(engine: str, scenario):
     key = (engine, scenario.key)
     if key not in _built:
@@ -58,6 +63,44 @@ def test_peer_answers_like_oso_core(engine, scenario, request_):
     expected = engines.answer("oso_core", built("oso_core", scenario), request_)
     assert expected == request_.expected
     assert engines.answer(engine, built(engine, scenario), request_) == expected
+
+
+@pytest.mark.parametrize("engine", list(PEERS))
+def test_peer_github_translation_agrees_on_every_user_action_and_resource(engine):
+    """Beyond the benchmark's four requests: every user of the GitHub scenario, every resource
+    its objects reach and every permission of that resource's block (and one the block does
+    not have), through is_allowed and authorized_actions."""
+    require(engine)
+    from benchmarks import peer_world
+
+    scenario = scenario_named("github")
+    world = peer_world.github_world(scenario)
+    core, peer = built("oso_core", scenario), built(engine, scenario)
+    checked = 0
+    for user in world.users:
+        for resource in world.orgs + world.repos + world.issues:
+            for action in [*peer_world.permissions_of(resource), "delete_everything"]:
+                request = scenarios.Request("any", "is_allowed", (user, action, resource), None, None)
+                assert engines.answer(engine, peer, request) == engines.answer("oso_core", core, request), \
+                    (user.name, action, resource)
+                checked += 1
+            request = scenarios.Request("any", "authorized_actions", (user, resource), None, None)
+            assert engines.answer(engine, peer, request) == engines.answer("oso_core", core, request)
+    assert checked > 300
+
+
+@pytest.mark.parametrize("engine", list(PEERS))
+def test_peer_manager_translation_agrees_on_every_pair(engine):
+    require(engine)
+    from benchmarks import peer_world
+
+    scenario = scenario_named("manager")
+    users, employees = peer_world.manager_chain(scenario)
+    core, peer = built("oso_core", scenario), built(engine, scenario)
+    for user in users:
+        for employee in employees:
+            request = scenarios.Request("any", "is_allowed", (user, "read", employee), None, None)
+            assert engines.answer(engine, peer, request) == engines.answer("oso_core", core, request)
 
 
 def test_casbin_needs_the_raised_hierarchy_limit(monkeypatch):
