@@ -8,8 +8,8 @@ engine, creates it (``Oso()`` + ``register_class`` of the scenario's classes; fo
 nothing), and makes its first load of the GitHub resource-block policy (``load_str``; cedarpy:
 ``PolicySet.from_str`` of the Cedar translation; casbin: the enforcer with the model, policy and
 grouping rules of its translation). Also the wall time of a whole ``python -c "import X"``
-process, next to ``python -c pass``. Median of ``--runs`` processes after one priming process,
-bytecode caches as an installed package has them. ``--importtime`` lists the modules whose own
+process, next to ``python -c pass``. Median of ``--runs`` processes of each kind after one
+priming round, the engines taking turns, bytecode caches as an installed package has them. ``--importtime`` lists the modules whose own
 import time is largest in ``import oso_core`` (``python -X importtime``).
 
 Legacy oso is run by this interpreter if it imports ``oso``, else by ``$OSO_LEGACY_PYTHON``;
@@ -84,18 +84,23 @@ def wall_ms(python: str, code: str) -> float:
     return (perf_counter_ns() - t0) / 1e6
 
 
-def measure(python: str, engine: str, runs: int) -> dict:
-    """Medians over `runs` fresh processes (after one priming process of each kind)."""
-    wall_ms(python, f"import {MODULE[engine]}")
-    run(python, ["-m", "benchmarks.startup", "--child", engine])
-    walls = [wall_ms(python, f"import {MODULE[engine]}") for _ in range(runs)]
-    bare = [wall_ms(python, "pass") for _ in range(runs)]
-    children = [json.loads(run(python, ["-m", "benchmarks.startup", "--child", engine]).stdout)
-                for _ in range(runs)]
-    out = {key: statistics.median(c[key] for c in children) for key in children[0]}
-    out["wall_ms"] = statistics.median(walls)
-    out["bare_ms"] = statistics.median(bare)
-    return out
+def measure(pythons: dict, runs: int) -> dict:
+    """engine -> medians over `runs` fresh processes of each kind, after one priming process
+    of each; the engines take turns within each run, so that a busy moment of the machine hits
+    them alike."""
+    def child_run(python: str, engine: str) -> dict:
+        return json.loads(run(python, ["-m", "benchmarks.startup", "--child", engine]).stdout)
+
+    samples: dict = {engine: [] for engine in pythons}
+    for number in range(runs + 1):
+        for engine, python in pythons.items():
+            sample = child_run(python, engine)
+            sample["wall_ms"] = wall_ms(python, f"import {MODULE[engine]}")
+            sample["bare_ms"] = wall_ms(python, "pass")
+            if number > 0:  # run 0 primes the OS file cache and the bytecode caches
+                samples[engine].append(sample)
+    return {engine: {key: statistics.median(s[key] for s in rows) for key in rows[0]}
+            for engine, rows in samples.items()}
 
 
 def interpreter_for(engine: str) -> tuple:
@@ -110,16 +115,19 @@ def interpreter_for(engine: str) -> tuple:
     return None, "`import oso` fails here and $OSO_LEGACY_PYTHON is unset (`pip install oso==0.27.3`)"
 
 
-def importtime_top(python: str, count: int) -> list:
-    """The `count` modules with the largest own import time in `import oso_core` (µs, name)."""
-    proc = run(python, ["-X", "importtime", "-c", "import oso_core"])
-    rows = []
-    for line in proc.stderr.splitlines():
-        if not line.startswith("import time:") or "self [us]" in line:
-            continue
-        own, _cumulative, name = (part.strip() for part in line[len("import time:"):].split("|"))
-        rows.append((int(own), name.strip()))
-    return sorted(rows, reverse=True)[:count]
+def importtime_top(python: str, count: int, runs: int) -> list:
+    """The `count` modules with the largest own import time in `import oso_core`: (median µs
+    over `runs` processes, name)."""
+    own: dict = {}
+    for _ in range(runs):
+        proc = run(python, ["-X", "importtime", "-c", "import oso_core"])
+        for line in proc.stderr.splitlines():
+            if not line.startswith("import time:") or "self [us]" in line:
+                continue
+            self_us, _cumulative, name = (part.strip() for part in line[len("import time:"):].split("|"))
+            own.setdefault(name, []).append(int(self_us))
+    medians = [(statistics.median(values), name) for name, values in own.items()]
+    return sorted(medians, reverse=True)[:count]
 
 
 def render(results: dict, notes: dict, runs: int, top: Optional[list]) -> str:
@@ -139,8 +147,9 @@ def render(results: dict, notes: dict, runs: int, top: Optional[list]) -> str:
     for engine, reason in notes.items():
         out += ["", f"{engine}: not measured, {reason}."]
     if top:
-        out += ["", "Largest own import times in `import oso_core` (`-X importtime`, one process, µs):", ""]
-        out += [f"- {name}: {own:,}" for own, name in top]
+        out += ["", f"Largest own import times in `import oso_core` (`-X importtime`, median of {runs} "
+                f"processes, µs):", ""]
+        out += [f"- {name}: {own:,.0f}" for own, name in top]
     return "\n".join(out)
 
 
@@ -154,15 +163,16 @@ def main(argv: Optional[list] = None) -> int:
     if args.child:
         print(json.dumps(child(args.child)))
         return 0
-    results, notes = {}, {}
+    pythons, notes = {}, {}
     for engine in ENGINES:
         python, reason = interpreter_for(engine)
         if python is None:
             notes[engine] = reason
-            continue
-        print(f"{engine} ({python}) ...", file=sys.stderr, flush=True)
-        results[engine] = measure(python, engine, args.runs)
-    top = importtime_top(sys.executable, 12) if args.importtime else None
+        else:
+            pythons[engine] = python
+            print(f"{engine}: {python}", file=sys.stderr, flush=True)
+    results = measure(pythons, args.runs)
+    top = importtime_top(sys.executable, 12, args.runs) if args.importtime else None
     print(render(results, notes, args.runs, top))
     return 0
 
