@@ -29,7 +29,7 @@ How each scenario is written in casbin:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from . import peer_world as pw
 from . import scenarios as sc
@@ -111,7 +111,7 @@ class Built:
     """A scenario in casbin: the enforcer, and ``to_request(*args)`` giving the tuple of request
     values for an oso-style request's arguments."""
 
-    def __init__(self, enforcer: Any, to_request) -> None:
+    def __init__(self, enforcer: Any, to_request: Callable[..., tuple]) -> None:
         self.enforcer = enforcer
         self.to_request = to_request
 

@@ -25,7 +25,7 @@ How each scenario is written in Cedar:
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 from . import peer_world as pw
 from . import scenarios as sc
@@ -60,7 +60,7 @@ class Built:
     """A scenario in Cedar: the parsed policies, the entities, and a way to turn a request's
     arguments into Cedar requests (``requests_for(request) -> (kind, payload)``)."""
 
-    def __init__(self, policy_text: str, entities: list, to_request) -> None:
+    def __init__(self, policy_text: str, entities: list, to_request: Callable[..., dict]) -> None:
         import cedarpy
 
         self.cedarpy = cedarpy
