@@ -23,6 +23,7 @@ from .operations import (
 from .terms import PRIMITIVES, SPECIAL
 from .scope import Scope
 from .terms import UNBOUND, RestList, Var, deref, render_term
+from .callargs import call_function
 from .fused import fuse_compare, fuse_unify
 from .conjunction import DET, GEN, chain, fresh_member, make_negation, to_gen
 
@@ -461,26 +462,7 @@ class BodyCompiler:
         # Legacy wraps a call whose arguments it rewrites (lookups, arithmetic, `new`) in an `and`.
         level = self.level + 1 + any(_has_hoistable(a) for a in node.args)
         site = CallSite(node, self.rule_name, level, self.isolated)
-        fns = [self.fn(self.value(a)) for a in node.args]
-        solve = pred.solve
-        if len(fns) == 3:
-            a0, a1, a2 = fns
-
-            def call3(q: Any, env: list) -> Any:
-                try:
-                    args = [deref(a0(q, env)), deref(a1(q, env)), deref(a2(q, env))]
-                except Fail:
-                    return iter(())
-                return solve(q, args, site)
-            return (GEN, call3)
-
-        def call(q: Any, env: list) -> Any:
-            try:
-                args = [deref(f(q, env)) for f in fns]
-            except Fail:
-                return iter(())
-            return solve(q, args, site)
-        return (GEN, call)
+        return (GEN, call_function(self, node.args, pred.solve, site, _no_solutions))
 
     # Connectives -----------------------------------------------------------------------------
 
@@ -537,6 +519,10 @@ class BodyCompiler:
 
 
 _CONNECTIVES = ("And", "Or", "Not", "ForAll")
+
+
+def _no_solutions() -> Iterator[None]:
+    return iter(())
 
 
 def _has_hoistable(node: Any) -> bool:

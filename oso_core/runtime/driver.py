@@ -153,7 +153,15 @@ def first_solution(kb: KnowledgeBase, name: str, args: list) -> bool:
     if q.tracer is not None and q.tracer.goals:  # POLAR_LOG=trace: goal lines need the hooks
         kb = q.kb = instrumented_kb(kb)
     try:
-        for _ in kb.predicate(name, len(args)).solve(q, args, None):
+        pred = kb.predicate(name, len(args))
+        if q.tracer is None:
+            # Existence only (exists.py): the same search as `solve` without generators.
+            if not pred.holds(q, args, None):
+                return False
+            if q.constrained:
+                check_unhandled_partials(q, {})
+            return True
+        for _ in pred.solve(q, args, None):
             if q.constrained:
                 check_unhandled_partials(q, {})
             return True

@@ -49,6 +49,12 @@ class FactPredicate(CompiledPredicate):
         # Per position: the one entity type every signature gives it, else None.
         self.var_types = tuple(_common_type(sig[i] for sig in signatures) for i in range(arity))
 
+    def holds(self, q: Any, args: list, site: Any) -> bool:
+        """Existence through `solve`: facts are answered by the generator form only."""
+        for _ in self.solve(q, args, site):
+            return True
+        return False
+
     def _solve(self, q: Any, args: list, site: Any, selected: Optional[list] = None) -> Iterator[None]:
         if self.source_rules:
             yield from CompiledPredicate._solve(self, q, args, site, selected)

@@ -15,13 +15,14 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from ..frontend.syntax import Op, Sym, Value
-from .errors import Fail, application_error
-from .operations import compare, to_polar, unify
+from .errors import Fail, application_error, runtime_error
+from .operations import _COMPARE, compare, to_polar, unify
 from .terms import PRIMITIVES, SPECIAL, UNBOUND
 
 CONST, SLOT = 0, 1
 # Anything whose attribute read is not a plain `getattr` (or not yet bound) takes the general goal.
 _GENERAL = frozenset(PRIMITIVES | SPECIAL | {type(UNBOUND)})
+_TERMS = frozenset(PRIMITIVES | SPECIAL)
 
 
 def plain_attr(bc: Any, node: Any) -> Optional[tuple[int, str, Any]]:
@@ -51,6 +52,8 @@ def fuse_unify(bc: Any, left_node: Any, right: tuple, general: tuple) -> tuple:
     fallback = general[1]
     if right[0] == CONST:
         const = right[1]
+        const_type = type(const)
+        const_host = const_type not in _TERMS
 
         def attr_is_const(q: Any, env: list) -> bool:
             obj = env[bslot]
@@ -58,8 +61,11 @@ def fuse_unify(bc: Any, left_node: Any, right: tuple, general: tuple) -> tuple:
                 return fallback(q, env)
             try:
                 v = _read(q, obj, name, span)
-                if type(v) is str and type(const) is str:
+                tv = type(v)
+                if tv is str and const_type is str:
                     return v == const
+                if tv not in _TERMS and const_type not in SPECIAL or const_host and tv not in SPECIAL:
+                    return v is const or bool(v == const)   # `unify` of a host value
                 return unify(q, v, const)
             except Fail:
                 return False
@@ -73,8 +79,12 @@ def fuse_unify(bc: Any, left_node: Any, right: tuple, general: tuple) -> tuple:
             return fallback(q, env)
         try:
             v = _read(q, obj, name, span)
-            if type(v) is str and type(r) is str:
+            tv = type(v)
+            tr = type(r)
+            if tv is str and tr is str:
                 return v == r
+            if tv not in _TERMS and tr not in SPECIAL or tr not in _TERMS and tv not in SPECIAL:
+                return v is r or bool(v == r)   # `unify` of a host value
             return unify(q, v, r)
         except Fail:
             return False
@@ -88,6 +98,25 @@ def fuse_compare(bc: Any, op: str, left_node: Any, right: tuple, general: Callab
         return general
     bslot, name, span = found
     const = right[1]
+    if type(const) not in _TERMS:   # a host constant (`nil`): `compare` of host values
+        test = _COMPARE[op]
+        const_type = type(const)
+
+        def attr_cmp_host(q: Any, env: list) -> bool:
+            obj = env[bslot]
+            if type(obj) in _GENERAL:
+                return general(q, env)
+            try:
+                v = _read(q, obj, name, span)
+                if type(v) in SPECIAL:
+                    return compare(q, op, v, const, span)
+                try:
+                    return bool(test(v, const))
+                except TypeError:
+                    raise runtime_error(f"External operation '{type(v)} {op} {const_type}' failed.") from None
+            except Fail:
+                return False
+        return attr_cmp_host
 
     def attr_cmp_const(q: Any, env: list) -> bool:
         obj = env[bslot]

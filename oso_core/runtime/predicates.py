@@ -19,6 +19,8 @@ from ..frontend.syntax import PatternTerm, Rule, Sym
 from ..values import Value
 from .entities import value_isa
 from .compiler import CONST, DET, BodyCompiler, CallSite
+from .exists import exists_goal
+from .selection_key import general_key, key_function
 from .errors import STACK_OVERFLOW, EvalError, Fail, runtime_error
 from .operations import matches, undo, unify
 from .scope import Scope
@@ -48,7 +50,7 @@ class CompiledRule:
     """One rule, compiled: parameter analysis, head binding and body."""
 
     __slots__ = ("rule", "index", "arity", "params", "template", "direct", "fast_ok",
-                 "body_det", "body", "full_head", "fast_slots", "has_union", "names")
+                 "body_det", "body", "full_head", "fast_slots", "has_union", "names", "exists", "extra")
 
     def __init__(self, rule: Rule, index: int, kb: Any) -> None:
         self.rule = rule
@@ -74,7 +76,10 @@ class CompiledRule:
         kind, body = bc.goal(rule.body)
         self.body_det = kind == DET
         self.body = body
+        # The body for `holds` (existence only; see exists.py): never for instrumented snapshots.
+        self.exists = None if bc.instrumented else exists_goal(bc, rule.body, top=True)
         self.template = [0] + [UNBOUND] * (scope.size - 1)
+        self.extra = self.template[self.arity + 1:]  # slots after the parameters (direct heads)
         self.names = scope.names  # variable name of each env slot (debugger, explain)
         self.full_head = self._full_head(bc)
 
@@ -151,7 +156,8 @@ class CompiledRule:
 class CompiledPredicate:
     """All rules of one name and arity, with the per-key selection cache."""
 
-    __slots__ = ("name", "arity", "kb", "source_rules", "rules", "cache", "positions", "undefined")
+    __slots__ = ("name", "arity", "kb", "source_rules", "rules", "cache", "positions", "undefined", "plain",
+                 "keyfn")
 
     def __init__(self, name: str, arity: int, rules: list, kb: Any, undefined: bool) -> None:
         self.name = name
@@ -161,7 +167,10 @@ class CompiledPredicate:
         self.rules: Optional[list[CompiledRule]] = None
         self.cache: dict = {}
         self.positions: tuple = ()
+        self.keyfn: Any = None
         self.undefined = undefined
+        # Rules of a plain snapshot have existence bodies (`holds`); undefined ones raise in `solve`.
+        self.plain = not undefined and not getattr(kb, "instrumented", False)
 
     def _compile(self) -> list[CompiledRule]:
         rules = [CompiledRule(r, i, self.kb) for i, r in enumerate(self.source_rules)]
@@ -178,32 +187,19 @@ class CompiledPredicate:
                     mode = 1
             positions.append(mode)
         self.positions = tuple(positions)
+        self.keyfn = key_function(self.positions)
         self.rules = rules
         return rules
 
     # Selection ------------------------------------------------------------------------------
 
     def key(self, args: list) -> tuple:
-        out = []
-        for mode, a in zip(self.positions, args):
-            t = type(a)
-            if t is Var:
-                out.append(Var)  # never a fast head: aliasing and constraints need the full one
-                continue
-            if mode == 0:
-                continue
-            if mode == 2 and (t is str or t is int or t is float or t is bool):
-                out.append((t, a))
-            elif t is Value:   # entities of different types select different rules
-                out.append((Value, a.type))
-            else:
-                out.append(a.__class__)
-        return tuple(out)
+        return general_key(self.positions, args)
 
     def select(self, q: Any, args: list) -> list:
         if self.rules is None:
             self._compile()
-        key = self.key(args)
+        key = self.keyfn(args)
         entry = self.cache.get(key)
         if entry is None:
             entry = self._fill(q, key, args)
@@ -312,6 +308,64 @@ class CompiledPredicate:
             return self._solve_observed(q, args, site)
         return self._solve(q, args, site)
 
+    def holds(self, q: Any, args: list, site: Optional[CallSite]) -> bool:
+        """Does `name(args)` have a solution? `_solve`'s search without generators (exists.py):
+        True leaves the first solution's bindings in place; False leaves the trail as it was."""
+        if q.tabling is not None or q.tracer is not None or not self.plain:
+            for _ in self.solve(q, args, site):
+                return True
+            return False
+        q.calls += 1
+        if q.calls & 1023 == 0:
+            q.check_time()
+        q.depth += 1
+        if q.depth > q.max_depth and q.depth > q.refresh_max_depth():
+            q.depth -= 1
+            raise runtime_error(STACK_OVERFLOW, None, exc.StackOverflowError)
+        trail = q.trail
+        keyfn = self.keyfn
+        selected = None if keyfn is None else self.cache.get(keyfn(args))
+        if selected is None or selected.__class__ is tuple:
+            selected = self.select(q, args)
+        try:
+            for rule, fast, mult in selected:
+                mark = len(trail)
+                if fast:
+                    if rule.direct:
+                        env = [0, *args, *rule.extra]
+                    else:
+                        env = rule.template.copy()
+                        for i, s in rule.fast_slots:
+                            env[s] = args[i]
+                    ok = True
+                else:
+                    env = rule.template.copy()
+                    ok = rule.full_head(q, env, args)
+                if q.tracer is not None:   # a debugger attached by `debug()` meanwhile
+                    q.tracer.rule(q, self, rule, env, ok)
+                if ok:
+                    exists = rule.exists
+                    body_mark = len(trail)
+                    for _ in range(mult):
+                        if exists(q, env):
+                            return True
+                        if len(trail) > body_mark:   # a body may leave a failed attempt's bindings
+                            undo(q, body_mark)
+                        if env[0]:
+                            break
+                if len(trail) > mark:
+                    undo(q, mark)
+                if env[0]:
+                    break
+            return False
+        except EvalError as e:
+            e.enter_rule(self.name)
+            if site is not None:
+                e.add_frame(site.text, site.where)
+            raise
+        finally:
+            q.depth -= 1
+
     def solve_untabled(self, q: Any, args: list, site: Optional[CallSite]) -> Iterator[None]:
         """`solve` for a call the tabling layer decided to evaluate inline."""
         if q.tracer is not None and q.tracer.observes_calls:
@@ -356,9 +410,7 @@ class CompiledPredicate:
                 mark = len(trail)
                 if fast:
                     if rule.direct:
-                        env = [0, *args]
-                        if len(rule.template) > len(env):
-                            env.extend(rule.template[len(env):])
+                        env = [0, *args, *rule.extra]
                     else:
                         env = rule.template.copy()
                         for i, s in rule.fast_slots:

@@ -1,0 +1,52 @@
+"""Rule-call goals with their argument reads written out as straight-line code.
+
+A rule call evaluates its arguments before calling the predicate. In real policies nearly every
+argument is a variable or a literal (`has_role(actor, "reader", repo)`), and calling a reader
+closure per argument costs more than the rest of the call's setup. So each call site gets one
+function, generated from a short source template once when its rule is compiled, that reads
+variable slots and literals inline and calls a closure only for other arguments (lookups,
+arithmetic, lists...). It does exactly what the closure form does: a slot read for the first
+time gets a fresh variable stored back in its slot (named after the variable), every argument
+is dereferenced, arguments are evaluated left to right, and a `Fail` while evaluating them
+means the call has no solution.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .errors import Fail
+from .terms import UNBOUND, Var, deref
+
+CONST, SLOT = 0, 1
+
+
+def call_function(bc: Any, arg_nodes: list, target: Callable, site: Any, on_fail: Callable) -> Callable:
+    """`fn(q, env)`: evaluate the arguments, then `target(q, args, site)`; `on_fail()` if an
+    argument's evaluation fails. Argument nodes are compiled here, in order."""
+    compiled = [bc.value(a) for a in arg_nodes]
+    names: dict[str, Any] = {"target": target, "site": site, "on_fail": on_fail, "UNBOUND": UNBOUND,
+                             "Var": Var, "deref": deref, "Fail": Fail}
+    lines = ["def call(q, env):", "    try:"]
+    for i, (kind, x) in enumerate(compiled):
+        if kind == CONST:
+            names[f"c{i}"] = x
+            lines.append(f"        a{i} = c{i}")
+        elif kind == SLOT:
+            names[f"n{i}"] = bc.scope.names[x]
+            lines += [f"        a{i} = env[{int(x)}]",
+                      f"        if a{i} is UNBOUND:",
+                      f"            a{i} = env[{int(x)}] = q.new_var(n{i})",
+                      f"        elif type(a{i}) is Var:",
+                      f"            a{i} = deref(a{i})"]
+        else:
+            names[f"f{i}"] = x
+            lines += [f"        a{i} = f{i}(q, env)",
+                      f"        if type(a{i}) is Var:",
+                      f"            a{i} = deref(a{i})"]
+    if not compiled:
+        lines.append("        pass")
+    lines += ["    except Fail:", "        return on_fail()",
+              "    return target(q, [" + ", ".join(f"a{i}" for i in range(len(compiled))) + "], site)"]
+    exec(compile("\n".join(lines), f"<call {site.text}>", "exec"), names)  # noqa: S102
+    return names["call"]
