@@ -2,6 +2,7 @@
 
     python -m benchmarks.startup                 # 15 fresh processes per engine
     python -m benchmarks.startup --runs 5 --importtime
+    python -m benchmarks.startup --importtime --write-docs   # replace the table in docs/performance.md
 
 For oso_core and legacy oso 0.27.3 (and, for context, the peers): each fresh process imports the
 engine, creates it (``Oso()`` + ``register_class`` of the scenario's classes; for the peers
@@ -30,6 +31,8 @@ from time import perf_counter_ns
 from typing import Optional
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOCS_PATH = os.path.join(REPO_ROOT, "docs", "performance.md")
+BEGIN_MARKER, END_MARKER = "<!-- startup table -->", "<!-- end startup table -->"
 ENGINES = ("oso_core", "legacy", "cedarpy", "casbin")
 MODULE = {"oso_core": "oso_core", "legacy": "oso", "cedarpy": "cedarpy", "casbin": "casbin"}
 
@@ -135,7 +138,9 @@ def importtime_top(python: str, count: int, runs: int) -> list:
 
 
 def render(results: dict, notes: dict, runs: int, top: Optional[list]) -> str:
-    out = [f"Fresh processes, median of {runs} (after one priming process), ms; "
+    from benchmarks.runner import environment_line
+
+    out = [environment_line(), "", f"Fresh processes, median of {runs} (after one priming round), ms; "
            f"the resource-block policy (`benchmarks/scenarios.py` `GITHUB_POLICY`).", "",
            "| engine | `python -c \"import X\"` | ... minus `python -c pass` | import | "
            "engine set-up | first policy load | import + set-up + first load |",
@@ -162,6 +167,8 @@ def main(argv: Optional[list] = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=15, help="fresh processes per engine")
     parser.add_argument("--importtime", action="store_true", help="list oso_core's slowest imports")
+    parser.add_argument("--write-docs", action="store_true",
+                        help=f"replace the table in {os.path.relpath(DOCS_PATH, REPO_ROOT)}")
     parser.add_argument("--child", choices=ENGINES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -177,7 +184,12 @@ def main(argv: Optional[list] = None) -> int:
             print(f"{engine}: {python}", file=sys.stderr, flush=True)
     results = measure(pythons, args.runs)
     top = importtime_top(sys.executable, 12, args.runs) if args.importtime else None
-    print(render(results, notes, args.runs, top))
+    block = render(results, notes, args.runs, top)
+    print(block)
+    if args.write_docs:
+        from benchmarks.report import replace_between_markers
+
+        replace_between_markers(DOCS_PATH, BEGIN_MARKER, END_MARKER, block)
     return 0
 
 
