@@ -167,3 +167,41 @@ def test_resource_blocks_answers_and_reads():
     assert user.reads == {"roles": 16}
     assert member.reads == {"name": 16, "resource": 3}
     assert writer.reads == {"name": 16, "resource": 4}
+
+
+def test_attribute_equals_attribute():
+    oso = make("own(u, d) if d.owner = u.name;", Counted)
+    user, doc = Counted(name="a"), Counted(owner="a")
+    assert oso.query_rule_once("own", user, doc)
+    assert not oso.query_rule_once("own", user, Counted(owner="b"))
+    assert user.reads == {"name": 2} and doc.reads == {"owner": 1}
+    assert oso.query_rule_once("own", {"name": 1}, Counted(owner=1))
+    assert not oso.query_rule_once("own", {"name": 1}, Counted(owner=True))
+    assert oso.query_rule_once("own", Counted(name=[1, {"k": 2}]), {"owner": [1, {"k": 2}]})
+    results = list(oso.query_rule("own", Variable("u"), doc, accept_expression=True))
+    assert len(results) == 1 and "u" in results[0]["bindings"]
+    with pytest.raises(E.PolarRuntimeError) as info:
+        oso.query_rule_once("own", user, Counted(other=1))
+    assert "has no attribute 'owner'" in str(info.value)
+
+
+def test_recursion_answers_and_cut():
+    class Node(Counted):
+        pass
+
+    policy = """
+    up(a, b) if b.parent = a;
+    up(a, b) if b.parent != nil and up(a, b.parent);
+    first_up(a, b) if up(a, b) and cut;
+    first_up(_, _) if false;
+    """
+    oso = make(policy, Node)
+    root = Node(parent=None)
+    chain = [root]
+    for _ in range(30):
+        chain.append(Node(parent=chain[-1]))
+    assert oso.query_rule_once("up", root, chain[-1])
+    assert not oso.query_rule_once("up", chain[-1], root)
+    assert oso.query_rule_once("first_up", root, chain[5])
+    assert len(list(oso.query_rule("up", Variable("x"), chain[3]))) == 4   # the last is nil
+    assert chain[3].reads == {"parent": 9}

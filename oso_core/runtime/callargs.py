@@ -13,20 +13,25 @@ means the call has no solution.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from .errors import Fail
+from .fused import GENERAL, plain_attr, read
 from .terms import UNBOUND, Var, deref
 
 CONST, SLOT = 0, 1
 
 
-def call_function(bc: Any, arg_nodes: list, target: Callable, site: Any, on_fail: Callable) -> Callable:
+def call_function(bc: Any, arg_nodes: list, target: Callable, site: Any, on_fail: Callable,
+                  untraced: Optional[Callable] = None) -> Callable:
     """`fn(q, env)`: evaluate the arguments, then `target(q, args, site)`; `on_fail()` if an
-    argument's evaluation fails. Argument nodes are compiled here, in order."""
+    argument's evaluation fails. `untraced`, if given, is what `target` itself calls when the
+    query has neither a tracer nor tabling (it is called directly then). Argument nodes are
+    compiled here, in order."""
     compiled = [bc.value(a) for a in arg_nodes]
     names: dict[str, Any] = {"target": target, "site": site, "on_fail": on_fail, "UNBOUND": UNBOUND,
-                             "Var": Var, "deref": deref, "Fail": Fail}
+                             "Var": Var, "deref": deref, "Fail": Fail, "untraced": untraced,
+                             "GENERAL": GENERAL, "read": read}
     lines = ["def call(q, env):", "    try:"]
     for i, (kind, x) in enumerate(compiled):
         if kind == CONST:
@@ -39,6 +44,17 @@ def call_function(bc: Any, arg_nodes: list, target: Callable, site: Any, on_fail
                       f"            a{i} = env[{int(x)}] = q.new_var(n{i})",
                       f"        elif type(a{i}) is Var:",
                       f"            a{i} = deref(a{i})"]
+        elif plain_attr(bc, arg_nodes[i]) is not None:
+            # `x.f` with x a variable: the lookup closure's plain-host-object case inline.
+            bslot, attr, span = plain_attr(bc, arg_nodes[i])
+            names.update({f"f{i}": x, f"m{i}": attr, f"s{i}": span})
+            lines += [f"        o{i} = env[{int(bslot)}]",
+                      f"        if type(o{i}) in GENERAL:",
+                      f"            a{i} = f{i}(q, env)",
+                      "        else:",
+                      f"            a{i} = read(q, o{i}, m{i}, s{i})",
+                      f"        if type(a{i}) is Var:",
+                      f"            a{i} = deref(a{i})"]
         else:
             names[f"f{i}"] = x
             lines += [f"        a{i} = f{i}(q, env)",
@@ -46,7 +62,10 @@ def call_function(bc: Any, arg_nodes: list, target: Callable, site: Any, on_fail
                       f"            a{i} = deref(a{i})"]
     if not compiled:
         lines.append("        pass")
-    lines += ["    except Fail:", "        return on_fail()",
-              "    return target(q, [" + ", ".join(f"a{i}" for i in range(len(compiled))) + "], site)"]
+    args = "[" + ", ".join(f"a{i}" for i in range(len(compiled))) + "]"
+    lines += ["    except Fail:", "        return on_fail()"]
+    if untraced is not None:
+        lines += ["    if q.tracer is None and q.tabling is None:", f"        return untraced(q, {args}, site)"]
+    lines.append(f"    return target(q, {args}, site)")
     exec(compile("\n".join(lines), f"<call {site.text}>", "exec"), names)  # noqa: S102
     return names["call"]

@@ -24,7 +24,7 @@ from .terms import PRIMITIVES, SPECIAL
 from .scope import Scope
 from .terms import UNBOUND, RestList, Var, deref, render_term
 from .callargs import call_function
-from .fused import fuse_compare, fuse_unify
+from .fused import fuse_attributes, fuse_compare, fuse_unify
 from .conjunction import DET, GEN, chain, fresh_member, make_negation, to_gen
 
 CONST, SLOT, FUNC = 0, 1, 2
@@ -389,7 +389,7 @@ class BodyCompiler:
                 except Fail:
                     return False
             return fuse_unify(self, left_node, right, (DET, unify_with_slot))
-        return _det_test(unify, lf, self.fn(right))
+        return fuse_attributes(self, left_node, right_node, _det_test(unify, lf, self.fn(right)))
 
     def assign_goal(self, var_node: Any, value_node: Any, span: Optional[Span]) -> tuple:
         var = self.fn(self.value(var_node))
@@ -462,7 +462,9 @@ class BodyCompiler:
         # Legacy wraps a call whose arguments it rewrites (lookups, arithmetic, `new`) in an `and`.
         level = self.level + 1 + any(_has_hoistable(a) for a in node.args)
         site = CallSite(node, self.rule_name, level, self.isolated)
-        return (GEN, call_function(self, node.args, pred.solve, site, _no_solutions))
+        # `solve` runs `_solve` when the query has no tracer and no tabling: called directly.
+        untraced = None if pred.undefined else pred._solve
+        return (GEN, call_function(self, node.args, pred.solve, site, _no_solutions, untraced))
 
     # Connectives -----------------------------------------------------------------------------
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from .errors import Fail
+from .errors import Fail, application_error
+from .fused import GENERAL, unify_read
 from .operations import member, undo
 from .terms import UNBOUND, deref
 
@@ -82,6 +83,9 @@ def chain(goals: list) -> tuple:
 
     scan = getattr(first, "fresh_in", None)
     if scan is not None:
+        tail = goals[split + 1:]
+        if len(tail) in (1, 2) and all(k == DET for k, _ in tail):
+            return (GEN, _scan_tests(prefix, scan, [f for _, f in tail]))
         return (GEN, _scan(prefix, scan, rest_kind == DET, rest))
 
     if rest_kind == DET:
@@ -204,6 +208,68 @@ def _scan(prefix: list, scan: tuple, rest_det: bool, rest: Callable) -> Callable
                     break
         undo(q, mark)
     return scan_then_det if rest_det else scan_then_gen
+
+
+def _scan_tests(prefix: list, scan: tuple, tests: list) -> Callable:
+    """`_scan` whose rest is one or two deterministic tests (the role scan of `has_role`),
+    called in the loop; a first test `x.f = y` on the element is written into it (its plain
+    case, as fused.attr_is_slot does it)."""
+    coll, slot, name, span = scan
+    t0 = tests[0]
+    t1 = tests[1] if len(tests) == 2 else None
+    fused = getattr(t0, "fused", None)
+    inline = fused is not None and fused[0] == slot
+    attr, attr_span, rslot = fused[1:] if inline else (None, None, 0)
+
+    def scan_tests(q: Any, env: list) -> Any:
+        trail = q.trail
+        mark = len(trail)
+        for f in prefix:
+            if not f(q, env):
+                undo(q, mark)
+                return
+        c = env[0]
+        try:
+            items = deref(coll(q, env))
+        except Fail:
+            undo(q, mark)
+            return
+        if type(items) is not list:
+            v = env[slot] = q.new_var(name)
+            for _ in member(q, v, items, span):
+                m2 = len(trail)
+                if t0(q, env) and (t1 is None or t1(q, env)):
+                    yield
+                undo(q, m2)
+                if env[0] != c:
+                    break
+            undo(q, mark)
+            return
+        for x in items:
+            env[slot] = x
+            m2 = len(trail)
+            if not inline:
+                ok = t0(q, env)
+            else:
+                r = env[rslot]
+                if r is UNBOUND or type(x) in GENERAL:
+                    ok = t0(q, env)
+                else:
+                    try:
+                        v = getattr(x, attr)
+                        if q.awaiter is not None:  # an async query: await an awaitable value
+                            v = q.awaiter(v)
+                    except AttributeError as e:
+                        raise application_error(str(e), attr_span) from None
+                    ok = v == r if type(v) is str and type(r) is str else unify_read(q, v, r)
+            if ok and (t1 is None or t1(q, env)):
+                yield
+            if len(trail) > m2:
+                undo(q, m2)
+            if env[0] != c:
+                break
+        undo(q, mark)
+    return scan_tests
 
 
 def make_negation(inner: Callable, resets: tuple) -> Callable:

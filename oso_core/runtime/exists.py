@@ -24,7 +24,8 @@ from ..frontend.syntax import CallTerm, Op
 from .callargs import call_function
 from .compiler import CallSite, _has_hoistable
 from .conjunction import DET
-from .errors import Fail
+from .errors import Fail, application_error
+from .fused import GENERAL, unify_read
 from .operations import member, undo
 from .terms import UNBOUND, deref
 
@@ -115,8 +116,14 @@ def _conjunction(bc: Any, nodes: list, top: bool = False) -> Callable:
         if last is not None:
             goals.pop()
     bc.level -= 1
-    if top and last is None and all(k == DET for k, _ in goals):
-        return _all_of(goals)
+    if top and all(k == DET for k, _ in goals):
+        if last is None:
+            return _all_of(goals)
+        if not goals:
+            return last
+        if len(goals) == 1:   # `e.manager != nil and manages(m, e.manager)`
+            f0 = goals[0][1]
+            return lambda q, env: f0(q, env) and last(q, env)
     return _sequence(goals, last)
 
 
@@ -131,6 +138,9 @@ def _sequence(goals: list, last: Any) -> Callable:
     rest = _sequence(goals[split + 1:], last)
     scan = getattr(gen, "fresh_in", None)
     if scan is not None:
+        tail = goals[split + 1:]
+        if last is None and len(tail) in (1, 2) and all(k == DET for k, _ in tail):
+            return _scan_tests(prefix, scan, [f for _, f in tail])
         return _scan(prefix, scan, rest)
 
     def then(q: Any, env: list) -> bool:
@@ -251,3 +261,109 @@ def _scan(prefix: list, scan: tuple, rest: Callable) -> Callable:
         return False
     return scan_exists
 
+
+
+def _scan_tests(prefix: list, scan: tuple, tests: list) -> Callable:
+    """`prefix and x in coll and t1 [and t2]` with deterministic tests: `_scan` with the tests
+    called in the loop (the role scan of `has_role`)."""
+    coll, slot, name, span = scan
+    t0 = tests[0]
+    t1 = tests[1] if len(tests) == 2 else None
+    fused = getattr(t0, "fused", None)
+    if fused is not None and fused[0] == slot:
+        return _scan_attribute(prefix, scan, t0, fused, t1)
+
+    def scan_tests(q: Any, env: list) -> bool:
+        trail = q.trail
+        mark = len(trail)
+        for f in prefix:
+            if not f(q, env):
+                if len(trail) > mark:
+                    undo(q, mark)
+                return False
+        c = env[0]
+        try:
+            items = deref(coll(q, env))
+        except Fail:
+            undo(q, mark)
+            return False
+        if type(items) is list:
+            for x in items:
+                env[slot] = x
+                m2 = len(trail)
+                if t0(q, env) and (t1 is None or t1(q, env)):
+                    return True
+                if len(trail) > m2:
+                    undo(q, m2)
+                if env[0] != c:   # a test was `cut`
+                    break
+        else:
+            v = env[slot] = q.new_var(name)
+            for _ in member(q, v, items, span):
+                m2 = len(trail)
+                if t0(q, env) and (t1 is None or t1(q, env)):
+                    return True
+                if len(trail) > m2:
+                    undo(q, m2)
+                if env[0] != c:   # a test was `cut`
+                    break
+        undo(q, mark)
+        return False
+    return scan_tests
+
+
+def _scan_attribute(prefix: list, scan: tuple, t0: Callable, fused: tuple, t1: Any) -> Callable:
+    """`_scan_tests` whose first test is `x.f = y` on the scanned element (`role.name = name`):
+    that test's plain case (fused.attr_is_slot) is written into the loop."""
+    coll, slot, name, span = scan
+    _, attr, attr_span, rslot = fused
+
+    def scan_attribute(q: Any, env: list) -> bool:
+        trail = q.trail
+        mark = len(trail)
+        for f in prefix:
+            if not f(q, env):
+                if len(trail) > mark:
+                    undo(q, mark)
+                return False
+        c = env[0]
+        try:
+            items = deref(coll(q, env))
+        except Fail:
+            undo(q, mark)
+            return False
+        if type(items) is not list:
+            v = env[slot] = q.new_var(name)
+            for _ in member(q, v, items, span):
+                m2 = len(trail)
+                if t0(q, env) and (t1 is None or t1(q, env)):
+                    return True
+                if len(trail) > m2:
+                    undo(q, m2)
+                if env[0] != c:
+                    break
+            undo(q, mark)
+            return False
+        for x in items:
+            env[slot] = x
+            m2 = len(trail)
+            r = env[rslot]
+            if r is UNBOUND or type(x) in GENERAL:
+                ok = t0(q, env)
+            else:
+                try:
+                    v = getattr(x, attr)
+                    if q.awaiter is not None:  # an async query: await an awaitable value
+                        v = q.awaiter(v)
+                except AttributeError as e:
+                    raise application_error(str(e), attr_span) from None
+                ok = v == r if type(v) is str and type(r) is str else unify_read(q, v, r)
+            if ok and (t1 is None or t1(q, env)):
+                return True
+            if len(trail) > m2:
+                undo(q, m2)
+            if env[0] != c:
+                break
+        undo(q, mark)
+        return False
+    return scan_attribute

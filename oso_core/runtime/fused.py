@@ -21,7 +21,7 @@ from .terms import PRIMITIVES, SPECIAL, UNBOUND
 
 CONST, SLOT = 0, 1
 # Anything whose attribute read is not a plain `getattr` (or not yet bound) takes the general goal.
-_GENERAL = frozenset(PRIMITIVES | SPECIAL | {type(UNBOUND)})
+GENERAL = frozenset(PRIMITIVES | SPECIAL | {type(UNBOUND)})
 _TERMS = frozenset(PRIMITIVES | SPECIAL)
 
 
@@ -57,11 +57,20 @@ def fuse_unify(bc: Any, left_node: Any, right: tuple, general: tuple) -> tuple:
 
         def attr_is_const(q: Any, env: list) -> bool:
             obj = env[bslot]
-            if type(obj) in _GENERAL:
+            if type(obj) in GENERAL:
                 return fallback(q, env)
+            # `read`, written out: this test runs once per element of a scanned list.
             try:
-                v = _read(q, obj, name, span)
+                v = getattr(obj, name)
+                if q.awaiter is not None:  # an async query: await an awaitable value
+                    v = q.awaiter(v)
+            except AttributeError as e:
+                raise application_error(str(e), span) from None
+            tv = type(v)
+            if tv is dict or tv is int:
+                v = to_polar(v)
                 tv = type(v)
+            try:
                 if tv is str and const_type is str:
                     return v == const
                 if tv not in _TERMS and const_type not in SPECIAL or const_host and tv not in SPECIAL:
@@ -75,20 +84,47 @@ def fuse_unify(bc: Any, left_node: Any, right: tuple, general: tuple) -> tuple:
     def attr_is_slot(q: Any, env: list) -> bool:
         r = env[rslot]
         obj = env[bslot]
-        if r is UNBOUND or type(obj) in _GENERAL:
+        if r is UNBOUND or type(obj) in GENERAL:
             return fallback(q, env)
+        # `read`, written out: this test runs once per element of a scanned list.
         try:
-            v = _read(q, obj, name, span)
-            tv = type(v)
-            tr = type(r)
-            if tv is str and tr is str:
-                return v == r
-            if tv not in _TERMS and tr not in SPECIAL or tr not in _TERMS and tv not in SPECIAL:
-                return v is r or bool(v == r)   # `unify` of a host value
-            return unify(q, v, r)
-        except Fail:
-            return False
+            v = getattr(obj, name)
+            if q.awaiter is not None:  # an async query: await an awaitable value
+                v = q.awaiter(v)
+        except AttributeError as e:
+            raise application_error(str(e), span) from None
+        tv = type(v)
+        tr = type(r)
+        if tv is str and tr is str:
+            return v == r
+        if tv not in _TERMS and tr not in SPECIAL:   # a host value (no conversion): `unify`'s test
+            return v is r or bool(v == r)
+        return unify_read(q, v, r)
+    # Read by the scan loops of exists.py, which run this test inline.
+    attr_is_slot.fused = (bslot, name, span, rslot)  # type: ignore[attr-defined]
     return (general[0], attr_is_slot)
+
+
+def unify_read(q: Any, v: Any, r: Any) -> bool:
+    """The rest of `x.f = y` once `x.f` is read as `v` (y's value `r`)."""
+    tv = type(v)
+    if tv is dict or tv is int:
+        v = to_polar(v)
+    return unify_values(q, v, r)
+
+
+def unify_values(q: Any, v: Any, r: Any) -> bool:
+    """`unify(q, v, r)` inside a goal (a `Fail` fails it), with host values compared directly."""
+    tv = type(v)
+    tr = type(r)
+    try:
+        if tv is str and tr is str:
+            return v == r
+        if tv not in _TERMS and tr not in SPECIAL or tr not in _TERMS and tv not in SPECIAL:
+            return v is r or bool(v == r)   # `unify` of a host value
+        return unify(q, v, r)
+    except Fail:
+        return False
 
 
 def fuse_compare(bc: Any, op: str, left_node: Any, right: tuple, general: Callable) -> Callable:
@@ -104,10 +140,10 @@ def fuse_compare(bc: Any, op: str, left_node: Any, right: tuple, general: Callab
 
         def attr_cmp_host(q: Any, env: list) -> bool:
             obj = env[bslot]
-            if type(obj) in _GENERAL:
+            if type(obj) in GENERAL:
                 return general(q, env)
             try:
-                v = _read(q, obj, name, span)
+                v = read(q, obj, name, span)
                 if type(v) in SPECIAL:
                     return compare(q, op, v, const, span)
                 try:
@@ -120,16 +156,16 @@ def fuse_compare(bc: Any, op: str, left_node: Any, right: tuple, general: Callab
 
     def attr_cmp_const(q: Any, env: list) -> bool:
         obj = env[bslot]
-        if type(obj) in _GENERAL:
+        if type(obj) in GENERAL:
             return general(q, env)
         try:
-            return compare(q, op, _read(q, obj, name, span), const, span)
+            return compare(q, op, read(q, obj, name, span), const, span)
         except Fail:
             return False
     return attr_cmp_const
 
 
-def _read(q: Any, obj: Any, name: str, span: Any) -> Any:
+def read(q: Any, obj: Any, name: str, span: Any) -> Any:
     """`obj.name` for a plain host object, as the compiler's attribute read does it."""
     try:
         v = getattr(obj, name)
@@ -141,3 +177,26 @@ def _read(q: Any, obj: Any, name: str, span: Any) -> Any:
     if tv is dict or tv is int:
         return to_polar(v)
     return v
+
+
+def fuse_attributes(bc: Any, left_node: Any, right_node: Any, general: tuple) -> tuple:
+    """`x.f = y.g` (`doc.owner = user.name`), fused when possible: both reads, left first."""
+    left = plain_attr(bc, left_node)
+    right = plain_attr(bc, right_node)
+    if left is None or right is None:
+        return general
+    lslot, lname, lspan = left
+    rslot, rname, rspan = right
+    fallback = general[1]
+
+    def attributes_equal(q: Any, env: list) -> bool:
+        lo = env[lslot]
+        ro = env[rslot]
+        if type(lo) in GENERAL or type(ro) in GENERAL:
+            return fallback(q, env)
+        v = read(q, lo, lname, lspan)
+        r = read(q, ro, rname, rspan)
+        if type(v) is str and type(r) is str:
+            return v == r
+        return unify_values(q, v, r)
+    return (general[0], attributes_equal)

@@ -11,7 +11,7 @@ applicable ones with the arguments' MROs, then run them.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Iterator, Optional
 
 import oso_core.exceptions as exc
 from ..expression import Expression
@@ -20,9 +20,10 @@ from ..values import Value
 from .entities import value_isa
 from .compiler import CONST, DET, BodyCompiler, CallSite
 from .exists import exists_goal
+from .heads import full_head
 from .selection_key import general_key, key_function
-from .errors import STACK_OVERFLOW, EvalError, Fail, runtime_error
-from .operations import matches, undo, unify
+from .errors import STACK_OVERFLOW, EvalError, runtime_error
+from .operations import undo
 from .scope import Scope
 from .terms import PRIMITIVES, SPECIAL, UNBOUND, Var, deref
 
@@ -81,7 +82,7 @@ class CompiledRule:
         self.template = [0] + [UNBOUND] * (scope.size - 1)
         self.extra = self.template[self.arity + 1:]  # slots after the parameters (direct heads)
         self.names = scope.names  # variable name of each env slot (debugger, explain)
-        self.full_head = self._full_head(bc)
+        self.full_head = full_head(bc, self.params)
 
     @staticmethod
     def _param(bc: BodyCompiler, scope: Scope, p: Any) -> ParamInfo:
@@ -115,42 +116,6 @@ class CompiledRule:
             else:
                 pi.spec_kind = "value"
         return pi
-
-    def _full_head(self, bc: BodyCompiler) -> Callable:
-        """Bind every parameter with unification, then check every specializer (legacy order)."""
-        steps = []
-        for i, pi in enumerate(self.params):
-            if pi.kind == FRESH:
-                steps.append((0, i, pi.slot))
-            elif pi.kind == LITERAL:
-                steps.append((1, i, pi.value))
-            else:
-                steps.append((2, i, bc.fn(pi.value)))
-        checks = []
-        for i, pi in enumerate(self.params):
-            if pi.spec is not None:
-                checks.append((i, bc.fn(pi.spec)))
-
-        def head(q: Any, env: list, args: list) -> bool:
-            for how, i, x in steps:
-                a = args[i]
-                if how == 0:
-                    env[x] = a
-                    if type(a) is Var:
-                        a.aliased = True  # legacy unifies with a fresh parameter variable
-                elif how == 1:
-                    if not unify(q, a, x):
-                        return False
-                elif not unify(q, a, x(q, env)):
-                    return False
-            for i, pattern in checks:
-                try:
-                    if not matches(q, args[i], pattern(q, env)):
-                        return False
-                except Fail:
-                    return False
-            return True
-        return head
 
 
 class CompiledPredicate:
@@ -196,17 +161,21 @@ class CompiledPredicate:
     def key(self, args: list) -> tuple:
         return general_key(self.positions, args)
 
-    def select(self, q: Any, args: list) -> list:
+    def select(self, q: Any, args: list, key: Optional[tuple] = None) -> list:
         if self.rules is None:
             self._compile()
-        key = self.keyfn(args)
+        if key is None:
+            key = self.keyfn(args)
         entry = self.cache.get(key)
         if entry is None:
             entry = self._fill(q, key, args)
-        if entry.__class__ is tuple:  # (candidates, trivially ordered) needing the exact path
+        if entry.__class__ is tuple:  # (candidates, trivially ordered, prebuilt) needing the exact path
             # Data filtering ORs every result together, so rule order is irrelevant there and
-            # the applicability pre-pass (a second run of every head) is skipped.
-            if entry[1] or q.tabling is not None:
+            # the applicability pre-pass (a second run of every head) is skipped; so is it for
+            # one candidate (see select_exact).
+            if entry[1] or q.tabling is not None or len(entry[0]) == 1:
+                if entry[2] is not None:
+                    return entry[2]
                 return [(r, False, _union_multiplicity(q, r, args)) for r in entry[0]]
             return self.select_exact(q, args, entry[0])
         return entry
@@ -229,7 +198,9 @@ class CompiledPredicate:
             rules = [r for r, _ in candidates]
             # Identical specializers everywhere: sorting cannot reorder, so no pre-pass is needed.
             same = len({tuple(p.spec_text for p in r.params) for r in rules}) <= 1
-            entry = (rules, same)
+            # Without union specializers every multiplicity is 1: the selection is a constant.
+            prebuilt = None if any(r.has_union for r in rules) else [(r, False, 1) for r in rules]
+            entry = (rules, same, prebuilt)
         if len(self.cache) >= _CACHE_LIMIT:
             self.cache.clear()
         self.cache[key] = entry
@@ -324,9 +295,10 @@ class CompiledPredicate:
             raise runtime_error(STACK_OVERFLOW, None, exc.StackOverflowError)
         trail = q.trail
         keyfn = self.keyfn
-        selected = None if keyfn is None else self.cache.get(keyfn(args))
+        key = None if keyfn is None else keyfn(args)
+        selected = self.cache.get(key)
         if selected is None or selected.__class__ is tuple:
-            selected = self.select(q, args)
+            selected = self.select(q, args, key)
         try:
             for rule, fast, mult in selected:
                 mark = len(trail)
@@ -404,7 +376,11 @@ class CompiledPredicate:
             raise runtime_error(STACK_OVERFLOW, None, exc.StackOverflowError)
         trail = q.trail
         if selected is None:
-            selected = self.select(q, args)
+            keyfn = self.keyfn
+            key = None if keyfn is None else keyfn(args)
+            selected = self.cache.get(key)
+            if selected is None or selected.__class__ is tuple:
+                selected = self.select(q, args, key)
         try:
             for rule, fast, mult in selected:
                 mark = len(trail)
@@ -422,17 +398,25 @@ class CompiledPredicate:
                 if q.tracer is not None:
                     q.tracer.rule(q, self, rule, env, ok)
                 if ok:
-                    body_mark = len(trail)
-                    for _ in range(mult):
+                    if mult == 1:   # the body's own undo is the rule's, below
                         if rule.body_det:
                             if rule.body(q, env):
                                 yield
-                            undo(q, body_mark)
                         else:
                             yield from rule.body(q, env)
-                        if env[0]:
-                            break
-                undo(q, mark)
+                    else:
+                        body_mark = len(trail)
+                        for _ in range(mult):
+                            if rule.body_det:
+                                if rule.body(q, env):
+                                    yield
+                                undo(q, body_mark)
+                            else:
+                                yield from rule.body(q, env)
+                            if env[0]:
+                                break
+                if len(trail) > mark:
+                    undo(q, mark)
                 if env[0]:
                     break
         except EvalError as e:
