@@ -205,3 +205,36 @@ def test_recursion_answers_and_cut():
     assert oso.query_rule_once("first_up", root, chain[5])
     assert len(list(oso.query_rule("up", Variable("x"), chain[3]))) == 4   # the last is nil
     assert chain[3].reads == {"parent": 9}
+
+
+def test_scan_with_attribute_test_on_mixed_elements():
+    policy = """
+    pick(xs, n, y) if y in xs and y.name = n and y.ok = true;
+    some(xs, n) if y in xs and y.name = n;
+    once(xs, n, y) if y in xs and y.name = n and cut;
+    """
+    oso = make(policy, Counted)
+    a, b = Counted(name="a", ok=True), Counted(name=1, ok=True)
+    xs = [Counted(name="a", ok=False), {"name": "a", "ok": True}, a, b, Counted(name="b", ok=True)]
+    got = [r["bindings"]["y"] for r in oso.query_rule("pick", xs, "a", Variable("y"))]
+    assert got == [{"name": "a", "ok": True}, a]
+    assert [r["bindings"]["y"] for r in oso.query_rule("pick", xs, 1, Variable("y"))] == [b]
+    assert oso.query_rule_once("some", xs, 1)
+    assert not oso.query_rule_once("some", xs, "c")
+    assert [r["bindings"]["y"] for r in oso.query_rule("once", xs, "a", Variable("y"))] == [xs[0]]
+    assert [r["bindings"]["n"] for r in oso.query_rule("some", [a, b], Variable("n"))] == ["a", 1]
+    with pytest.raises(E.PolarRuntimeError):
+        oso.query_rule_once("some", [Counted(other=1)], "a")
+
+
+def test_anonymous_variables_in_bodies_run_by_both_forms():
+    policy = """
+    allow(a, _, r) if pair(a, _) and [_, x] = r and x = 2;
+    pair(_, _);
+    """
+    oso = make(policy)
+    # The generator form first (query), then the existence form (is_allowed) on one snapshot.
+    assert len(list(oso.query_rule("allow", 1, "act", [0, 2]))) == 1
+    assert oso.is_allowed(1, "act", [0, 2])
+    assert not oso.is_allowed(1, "act", [0, 3])
+    assert not oso.is_allowed(1, "act", [2])

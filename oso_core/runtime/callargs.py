@@ -18,6 +18,7 @@ from typing import Any, Callable, Optional
 from .errors import Fail
 from .fused import GENERAL, plain_attr, read
 from .terms import UNBOUND, Var, deref
+from .codegen import define
 
 CONST, SLOT = 0, 1
 
@@ -67,5 +68,4 @@ def call_function(bc: Any, arg_nodes: list, target: Callable, site: Any, on_fail
     if untraced is not None:
         lines += ["    if q.tracer is None and q.tabling is None:", f"        return untraced(q, {args}, site)"]
     lines.append(f"    return target(q, {args}, site)")
-    exec(compile("\n".join(lines), f"<call {site.text}>", "exec"), names)  # noqa: S102
-    return names["call"]
+    return define(lines, "<rule call>", "call", names)

@@ -245,9 +245,11 @@ def _scan_tests(prefix: list, scan: tuple, tests: list) -> Callable:
                     break
             undo(q, mark)
             return
+        # Each element starts from this trail length (a failed element is undone to it).
+        m2 = len(trail)
+        awaiter = q.awaiter
         for x in items:
             env[slot] = x
-            m2 = len(trail)
             if not inline:
                 ok = t0(q, env)
             else:
@@ -257,11 +259,16 @@ def _scan_tests(prefix: list, scan: tuple, tests: list) -> Callable:
                 else:
                     try:
                         v = getattr(x, attr)
-                        if q.awaiter is not None:  # an async query: await an awaitable value
-                            v = q.awaiter(v)
+                        if awaiter is not None:  # an async query: await an awaitable value
+                            v = awaiter(v)
                     except AttributeError as e:
                         raise application_error(str(e), attr_span) from None
-                    ok = v == r if type(v) is str and type(r) is str else unify_read(q, v, r)
+                    if type(v) is str and type(r) is str:
+                        if v != r:
+                            continue   # nothing bound, no cut: the next element
+                        ok = True
+                    else:
+                        ok = unify_read(q, v, r)
             if ok and (t1 is None or t1(q, env)):
                 yield
             if len(trail) > m2:

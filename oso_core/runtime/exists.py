@@ -344,20 +344,27 @@ def _scan_attribute(prefix: list, scan: tuple, t0: Callable, fused: tuple, t1: A
                     break
             undo(q, mark)
             return False
+        # Each element starts from this trail length (a failed element is undone to it).
+        m2 = len(trail)
+        awaiter = q.awaiter
         for x in items:
             env[slot] = x
-            m2 = len(trail)
             r = env[rslot]
             if r is UNBOUND or type(x) in GENERAL:
                 ok = t0(q, env)
             else:
                 try:
                     v = getattr(x, attr)
-                    if q.awaiter is not None:  # an async query: await an awaitable value
-                        v = q.awaiter(v)
+                    if awaiter is not None:  # an async query: await an awaitable value
+                        v = awaiter(v)
                 except AttributeError as e:
                     raise application_error(str(e), attr_span) from None
-                ok = v == r if type(v) is str and type(r) is str else unify_read(q, v, r)
+                if type(v) is str and type(r) is str:
+                    if v != r:
+                        continue   # nothing bound, no cut: the next element
+                    ok = True
+                else:
+                    ok = unify_read(q, v, r)
             if ok and (t1 is None or t1(q, env)):
                 return True
             if len(trail) > m2:

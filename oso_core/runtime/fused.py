@@ -1,4 +1,4 @@
-"""Fused goals for the tests policies are made of: `x.f = y`, `x.f = "lit"`, `x.f != nil`.
+"""Fused goals for the tests most policies consist of: `x.f = y`, `x.f = "lit"`, `x.f = y.g`, `x.f != nil`.
 
 The general compiled form of `x.f = y` is three closures (read `x`, read `x.f`, read `y`) and a
 call to `unify`. When `x` is a variable holding a plain host object (the case on every

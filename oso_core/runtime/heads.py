@@ -18,6 +18,7 @@ from ..expression import Expression, Pattern
 from .errors import Fail
 from .operations import constrain_isa, matches, unify
 from .terms import Var, deref
+from .codegen import define
 
 FRESH, LITERAL, TERM = 0, 1, 2
 CONST = 0
@@ -57,5 +58,4 @@ def full_head(bc: Any, params: list) -> Callable:
     if checks:
         lines += ["    try:"] + checks + ["    except Fail:", "        return False"]
     lines.append("    return True")
-    exec(compile("\n".join(lines), "<rule head>", "exec"), names)  # noqa: S102
-    return names["head"]
+    return define(lines, "<rule head>", "head", names)

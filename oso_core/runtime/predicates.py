@@ -11,7 +11,8 @@ applicable ones with the arguments' MROs, then run them.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional
+import threading
+from typing import Any, Callable, Iterator, Optional
 
 import oso_core.exceptions as exc
 from ..expression import Expression
@@ -31,6 +32,7 @@ UNIONS = ("Actor", "Resource")
 FRESH, LITERAL, TERM = 0, 1, 2
 _LITERAL_TYPES = (str, int, float, bool)
 _CACHE_LIMIT = 4096
+_COMPILE_LOCK = threading.RLock()
 
 
 class ParamInfo:
@@ -51,7 +53,7 @@ class CompiledRule:
     """One rule, compiled: parameter analysis, head binding and body."""
 
     __slots__ = ("rule", "index", "arity", "params", "template", "direct", "fast_ok",
-                 "body_det", "body", "full_head", "fast_slots", "has_union", "names", "exists", "extra")
+                 "body_det", "body", "full_head", "fast_slots", "has_union", "names", "exists", "extra", "compiler")
 
     def __init__(self, rule: Rule, index: int, kb: Any) -> None:
         self.rule = rule
@@ -77,12 +79,33 @@ class CompiledRule:
         kind, body = bc.goal(rule.body)
         self.body_det = kind == DET
         self.body = body
-        # The body for `holds` (existence only; see exists.py): never for instrumented snapshots.
-        self.exists = None if bc.instrumented else exists_goal(bc, rule.body, top=True)
+        # The body for `holds` (existence only; see exists.py), compiled on its first use:
+        # never for instrumented snapshots, and never for rules only solved with generators.
+        self.exists: Optional[Callable] = None
+        self.compiler = bc
         self.template = [0] + [UNBOUND] * (scope.size - 1)
         self.extra = self.template[self.arity + 1:]  # slots after the parameters (direct heads)
         self.names = scope.names  # variable name of each env slot (debugger, explain)
-        self.full_head = full_head(bc, self.params)
+        self.full_head: Callable = self._first_head   # generated when first needed
+
+    def _first_head(self, q: Any, env: list, args: list) -> bool:
+        """Generate the full head (heads.py), keep it, and run it. Most rules are only ever
+        called with the fast head; generating reads the compiler without changing it."""
+        head = self.full_head = full_head(self.compiler, self.params)
+        return head(q, env, args)
+
+    def compile_exists(self) -> Callable:
+        """The existence body, compiled once (under a lock: compiling mutates the compiler)."""
+        with _COMPILE_LOCK:
+            if self.exists is None:
+                bc = self.compiler
+                exists = exists_goal(bc, self.rule.body, top=True)
+                missing = bc.scope.size - len(self.template)
+                if missing > 0:   # slots of `_` met again: environments made from now on have them
+                    self.template = self.template + [UNBOUND] * missing
+                    self.extra = self.template[self.arity + 1:]
+                self.exists = exists
+        return self.exists
 
     @staticmethod
     def _param(bc: BodyCompiler, scope: Scope, p: Any) -> ParamInfo:
@@ -301,6 +324,9 @@ class CompiledPredicate:
             selected = self.select(q, args, key)
         try:
             for rule, fast, mult in selected:
+                exists = rule.exists
+                if exists is None:   # before the environment: compiling may add slots
+                    exists = rule.compile_exists()
                 mark = len(trail)
                 if fast:
                     if rule.direct:
@@ -316,15 +342,18 @@ class CompiledPredicate:
                 if q.tracer is not None:   # a debugger attached by `debug()` meanwhile
                     q.tracer.rule(q, self, rule, env, ok)
                 if ok:
-                    exists = rule.exists
-                    body_mark = len(trail)
-                    for _ in range(mult):
+                    if mult == 1:
                         if exists(q, env):
                             return True
-                        if len(trail) > body_mark:   # a body may leave a failed attempt's bindings
-                            undo(q, body_mark)
-                        if env[0]:
-                            break
+                    else:
+                        body_mark = len(trail)
+                        for _ in range(mult):
+                            if exists(q, env):
+                                return True
+                            if len(trail) > body_mark:   # a body may leave a failed attempt's bindings
+                                undo(q, body_mark)
+                            if env[0]:
+                                break
                 if len(trail) > mark:
                     undo(q, mark)
                 if env[0]:

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from ..values import Value
 from .terms import Var
+from .codegen import define
 
 
 def general_key(positions: tuple, args: list) -> tuple:
@@ -54,5 +55,4 @@ def key_function(positions: tuple) -> Callable[[list], tuple]:
             parts.append(f"((t{i}, a{i}) if t{i} is str or t{i} is int or t{i} is float or t{i} is bool"
                          f" else a{i}.__class__)")
     lines.append("    return (" + "".join(p + ", " for p in parts) + ")")
-    exec(compile("\n".join(lines), "<selection key>", "exec"), names)  # noqa: S102
-    return names["key"]
+    return define(lines, "<selection key>", "key", names)

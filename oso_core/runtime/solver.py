@@ -108,10 +108,12 @@ class Query:
     def isa_class(self, value: Any, tag: str) -> bool:
         if type(value) is Value:   # a fact entity: its type names the class
             return value_isa(self.kb, value, tag)
-        members = self.kb.unions.get(tag) if tag in ("Actor", "Resource") else None
-        if members is not None and tag not in self.kb.constants:
+        kb = self.kb
+        members = kb.unions.get(tag) if tag in ("Actor", "Resource") else None
+        if members is not None and tag not in kb.constants:
             return any(isinstance(value, self.host_class(m, None)) for m in members)
-        return isinstance(value, self.host_class(tag, None))
+        cls = kb.class_cache.get(tag)   # `host_class`'s cache, read first (a specializer check)
+        return isinstance(value, cls if cls is not None else self.host_class(tag, None))
 
     def compatible_tags(self, a: str, b: str) -> bool:
         """Two type constraints on one unbound term can both hold (one class derives from the other)."""
