@@ -1,8 +1,13 @@
-"""The three implementations that answer a scenario's requests.
+"""The implementations that answer a scenario's requests.
 
 * ``oso_core`` -- this project's engine (``from oso_core import Oso``);
 * ``legacy``   -- legacy oso 0.27.3 (``from oso import Oso``), when installed;
+* ``cedarpy``  -- the scenario written in Cedar, decided by cedarpy (``peer_cedar``), when installed;
+* ``casbin``   -- the scenario written as a casbin model, decided by pycasbin (``peer_casbin``);
 * ``floor``    -- the same check written by hand in plain Python (``Request.floor``).
+
+The two peers do not read the host objects at decision time: ``build`` translates a scenario's
+objects into their data once, and the peer's ``decider`` hands back the prepared request.
 
 ``decider(engine, built, request)`` returns ``(fn, args)``; calling ``fn(*args)`` answers the
 request. The timing loop calls exactly that, so every engine pays the same call overhead.
@@ -13,9 +18,13 @@ from __future__ import annotations
 import importlib
 from typing import Any, Optional
 
-ENGINES = ("oso_core", "legacy", "floor")
+from . import peer_casbin, peer_cedar
+
+ENGINES = ("oso_core", "legacy", "cedarpy", "casbin", "floor")
 MODULES = {"oso_core": "oso_core", "legacy": "oso"}
-LABELS = {"oso_core": "oso_core", "legacy": "legacy oso 0.27.3", "floor": "floor (plain Python)"}
+PEERS = {"cedarpy": peer_cedar, "casbin": peer_casbin}
+LABELS = {"oso_core": "oso_core", "legacy": "legacy oso 0.27.3", "cedarpy": "cedarpy", "casbin": "casbin",
+          "floor": "floor (plain Python)"}
 
 
 def oso_class(engine: str):
@@ -28,6 +37,9 @@ def availability(engine: str) -> Optional[str]:
     if engine == "floor":
         return None
     try:
+        if engine in PEERS:
+            PEERS[engine].availability()
+            return None
         oso = oso_class(engine)()
         oso.load_str("allow(_, _, _);")
         if oso.is_allowed(1, 2, 3) is not True:
@@ -48,6 +60,8 @@ def build(engine: str, scenario) -> Any:
     """An engine instance with the scenario's classes registered and its policy loaded."""
     if engine == "floor":
         return None
+    if engine in PEERS:
+        return PEERS[engine].build(scenario)
     oso = new_oso(engine, scenario.classes)
     oso.load_str(scenario.policy)
     return oso
@@ -56,6 +70,8 @@ def build(engine: str, scenario) -> Any:
 def decider(engine: str, built: Any, request) -> tuple:
     if engine == "floor":
         return request.floor, request.args
+    if engine in PEERS:
+        return built.decider(request)
     return getattr(built, request.kind), request.args
 
 

@@ -1,11 +1,12 @@
-"""Run every scenario through oso_core, legacy oso and the hand-written floor; print Markdown.
+"""Run every scenario through oso_core, legacy oso, the peers (cedarpy, casbin) and the
+hand-written floor; print Markdown.
 
     python -m benchmarks                # full run (well under 2 minutes on 2 cores)
     python -m benchmarks --quick        # a few seconds, rough numbers
     python -m benchmarks --write-docs   # also replace the table in docs/performance.md
 
 Before timing anything, every request is answered by every engine and the answers are compared
-with each other and with the answer expected by construction; any difference or exception is
+with oso_core's and with the answer expected by construction; any difference or exception is
 reported and the run exits 1 (the wrong cell reads WRONG / ERROR and is not timed).
 Exit status 2: oso_core itself cannot be imported or cannot load a trivial policy.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import statistics
@@ -95,7 +97,7 @@ def run_decisions(engines: list, settings: Settings, problems: list) -> list:
                         f"{type(error).__name__}: {error}\n  scenario: {scenario.title} "
                         f"({request.label})\n--- policy ---\n{scenario.policy}--------------")
             for engine, value in answers.items():
-                if value != request.expected:
+                if value != request.expected or ("oso_core" in answers and value != answers["oso_core"]):
                     row.values[engine] = WRONG
                     problems.append(
                         f"{engine}: {request.kind}{_args_text(request)} answered "
@@ -103,7 +105,6 @@ def run_decisions(engines: list, settings: Settings, problems: list) -> list:
                         f"(floor: {fmt_answer(answers.get('floor'))})\n  scenario: "
                         f"{scenario.title} ({request.label})\n--- policy ---\n"
                         f"{scenario.policy}--------------")
-            # 2. Timing of the engines that answered right.
             # 2. Timing (below) of the engines that answered right.
             calls = {engine: eng.decider(engine, built[engine], request)
                      for engine in engines if engine not in row.values}
@@ -153,7 +154,7 @@ def _load_rows(engines: list, problems: list, kind: str, name: str, measure: Cal
         row = Row("load", name.format(title=case.title), case.key, kind)
         rows.append(row)
         for engine in engines:
-            if engine == "floor":
+            if engine == "floor" or engine in eng.PEERS:  # loads compare the two Polar engines
                 row.values[engine] = SKIPPED
                 continue
             try:
@@ -249,66 +250,91 @@ def _yes(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
 
-def render(rows: list, engines: list, notes: list, legacy_note: Optional[str]) -> str:
+PEER_COLUMNS = ("legacy", "cedarpy", "casbin")   # the "x faster" ratio columns, peer / oso_core
+
+
+def _geomean(values: list) -> Optional[float]:
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else None
+
+
+def render(rows: list, engines: list, notes: list, skipped: dict) -> str:
+    """The Markdown block: the decision and load table, the scaling table, the geometric means,
+    the rows where oso_core is slower than cedarpy, the targets and the cold-load notes.
+    `skipped`: engine -> why its column is empty."""
     has_legacy = "legacy" in engines
-    out = []
-    out.append(environment_line())
-    out.append("")
-    out.append("| scenario | oso_core | legacy 0.27.3 | floor | legacy/oso_core (x faster) "
-               "| oso_core/floor | targets |")
-    out.append("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    out = [environment_line(), ""]
+    heads = [eng.LABELS[e] if e != "legacy" else "legacy 0.27.3" for e in eng.ENGINES]
+    out.append("| scenario | " + " | ".join(heads) + " | legacy/oso_core | cedarpy/oso_core "
+               "| casbin/oso_core | oso_core/floor | targets |")
+    out.append("| --- |" + " ---: |" * (len(heads) + 4) + " --- |")
     speed_ok, floor_ok, load_ok = [], [], []
+    ratios: dict = {name: [] for name in (*PEER_COLUMNS, "floor")}
+    slower_than_cedar = []
     for row in rows:
         scale = 1e3 if row.kind == "decision" else 1e6
-        core, legacy, floor = (row.values.get(e) for e in ("oso_core", "legacy", "floor"))
-        speedup = _ratio(legacy, core)
-        vs_floor = _ratio(core, floor) if row.kind == "decision" else None
+        core = row.values.get("oso_core")
+        speedups = {peer: _ratio(row.values.get(peer), core) for peer in PEER_COLUMNS}
+        vs_floor = _ratio(core, row.values.get("floor")) if row.kind == "decision" else None
         targets = []
         if row.kind == "decision":
-            if speedup is not None:
-                ok = speedup >= LEGACY_SPEEDUP_TARGET
+            for name, value in (*speedups.items(), ("floor", vs_floor)):
+                if value is not None:
+                    ratios[name].append(value)
+            if speedups["cedarpy"] is not None and speedups["cedarpy"] < 1:
+                slower_than_cedar.append(f"{row.name} ({1 / speedups['cedarpy']:.2f}x cedarpy's time)")
+            if speedups["legacy"] is not None:
+                ok = speedups["legacy"] >= LEGACY_SPEEDUP_TARGET
                 speed_ok.append(ok)
                 targets.append(f"≥{LEGACY_SPEEDUP_TARGET:g}x legacy: {_yes(ok)}")
             if vs_floor is not None:
                 ok = vs_floor <= FLOOR_RATIO_TARGET
                 floor_ok.append(ok)
                 targets.append(f"≤{FLOOR_RATIO_TARGET:g}x floor: {_yes(ok)}")
-        elif speedup is not None:
-            ok = speedup >= 1.0
+        elif speedups["legacy"] is not None:
+            ok = speedups["legacy"] >= 1.0
             load_ok.append(ok)
             targets.append(f"≤ legacy: {_yes(ok)}")
         unit = "µs" if row.kind == "decision" else "ms"
-        out.append(
-            f"| {row.name} | {_with_unit(core, scale, unit)} | {_with_unit(legacy, scale, unit)} | "
-            f"{_with_unit(floor, scale, unit)} | "
-            f"{_ratio_text(speedup)} | {_ratio_text(vs_floor)} | {'; '.join(targets) or SKIPPED} |")
+        cells = [_with_unit(row.values.get(e), scale, unit) for e in eng.ENGINES]
+        cells += [_ratio_text(speedups[p]) for p in PEER_COLUMNS] + [_ratio_text(vs_floor)]
+        out.append(f"| {row.name} | " + " | ".join(cells) + f" | {'; '.join(targets) or SKIPPED} |")
     out.append("")
     out.append("Decisions: µs per call; after a warm-up, the median of interleaved batches of "
-               "the three engines, best of several rounds over the suite. Loads: median ms of "
-               "`load_str` into a fresh `Oso` with the classes already registered.")
-    if legacy_note:
-        out.append("")
-        out.append(f"Legacy column skipped: {legacy_note}")
+               "all the engines, best of several rounds over the suite. Loads: median ms of "
+               "`load_str` into a fresh `Oso` with the classes already registered (the Polar "
+               "engines only). peer/oso_core: how many times faster oso_core is (below 1x: "
+               "slower); `-`: not measured.")
+    for engine, reason in skipped.items():
+        out += ["", f"{eng.LABELS[engine]} column skipped: {reason}"]
+
+    out += ["", "Geometric mean over the decision rows measured by both:"]
+    for name in PEER_COLUMNS:
+        mean = _geomean(ratios[name])
+        out.append(f"- {name}/oso_core: " + (SKIPPED if mean is None else
+                                             f"{_ratio_text(mean)} ({len(ratios[name])} rows)"))
+    mean = _geomean(ratios["floor"])
+    out.append("- oso_core/floor: " + (SKIPPED if mean is None else f"{_ratio_text(mean)} ({len(ratios['floor'])} rows)"))
+    if "cedarpy" in engines:
+        out += ["", "Decisions where oso_core is slower than cedarpy: "
+                + ("; ".join(slower_than_cedar) if slower_than_cedar else "none") + "."]
 
     # Scaling with unrelated rules.
     scaling_ok = None
     out.append("")
-    out.append("| 1000-rule / 20-rule decision time | oso_core | legacy 0.27.3 | floor | "
-               "target (oso_core) |")
-    out.append("| --- | ---: | ---: | ---: | --- |")
+    out.append("| 1000-rule / 20-rule decision time | " + " | ".join(heads) + " | target (oso_core) |")
+    out.append("| --- |" + " ---: |" * len(heads) + " --- |")
     by_key = {(r.key, r.label): r for r in rows if r.kind == "decision"}
     for label in ("allowed", "denied"):
         small, big = by_key.get(("rules20", label)), by_key.get(("rules1000", label))
         if small is None or big is None:
             continue
-        ratios = {e: _ratio(big.values.get(e), small.values.get(e)) for e in eng.ENGINES}
-        core = ratios["oso_core"]
+        growth = {e: _ratio(big.values.get(e), small.values.get(e)) for e in eng.ENGINES}
+        core = growth["oso_core"]
         if core is not None:
             ok = core <= SCALING_TARGET
             scaling_ok = ok if scaling_ok is None else (scaling_ok and ok)
         target = f"≤{SCALING_TARGET:g}x: {_yes(core <= SCALING_TARGET)}" if core is not None else SKIPPED
-        out.append(f"| {label} | {_ratio_text(core)} | {_ratio_text(ratios['legacy'])} | "
-                   f"{_ratio_text(ratios['floor'])} | {target} |")
+        out.append(f"| {label} | " + " | ".join(_ratio_text(growth[e]) for e in eng.ENGINES) + f" | {target} |")
 
     out.append("")
     out.append("Targets:")
@@ -331,14 +357,18 @@ def _summary(text: str, oks: list, applicable: bool) -> str:
 
 
 def environment_line() -> str:
-    try:
-        from importlib.metadata import version
-        legacy_version = version("oso")
-    except Exception:  # noqa: BLE001
-        legacy_version = "not installed"
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "not installed"
+
     return (f"Measured {datetime.date.today().isoformat()} on {platform.machine()} "
             f"{platform.system()}, {os.cpu_count()} cores, {platform.python_implementation()} "
-            f"{platform.python_version()}; legacy oso {legacy_version}.")
+            f"{platform.python_version()}; legacy oso {installed('oso')}, cedarpy "
+            f"{installed('cedarpy')}, casbin {installed('casbin')}.")
 
 
 def write_docs(block: str, path: str = DOCS_PATH) -> None:
@@ -355,8 +385,8 @@ def main(argv: Optional[list] = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short batches, rough numbers")
     parser.add_argument("--write-docs", action="store_true",
                         help=f"replace the table in {os.path.relpath(DOCS_PATH, REPO_ROOT)}")
-    parser.add_argument("--engines", default="oso_core,legacy,floor",
-                        help="comma-separated subset of oso_core,legacy,floor")
+    parser.add_argument("--engines", default=",".join(eng.ENGINES),
+                        help=f"comma-separated subset of {','.join(eng.ENGINES)}")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold-load subprocesses")
     args = parser.parse_args(argv)
 
@@ -375,16 +405,17 @@ def main(argv: Optional[list] = None) -> int:
                   f"(Use --engines legacy,floor to exercise the harness without it.)",
                   file=sys.stderr)
             return 2
-    legacy_note = None
-    if "legacy" in engines:
-        reason = eng.availability("legacy")
+    skipped = {}
+    for engine, install in (("legacy", "oso==0.27.3"), ("cedarpy", "'cedarpy>=4.12'"), ("casbin", "casbin")):
+        if engine not in engines:
+            skipped[engine] = "not requested (--engines)."
+            continue
+        reason = eng.availability(engine)
         if reason is not None:
-            legacy_note = (f"legacy oso is not importable ({reason}); "
-                           f"`pip install oso==0.27.3` to compare against it.")
-            engines.remove("legacy")
-            log(f"note: {legacy_note}")
-    else:
-        legacy_note = "not requested (--engines)."
+            skipped[engine] = (f"{eng.LABELS[engine]} cannot decide a trivial request ({reason}); "
+                               f"`pip install {install}` to compare against it.")
+            engines.remove(engine)
+            log(f"note: {skipped[engine]}")
     engines = [e for e in eng.ENGINES if e in engines]
 
     problems: list = []
@@ -397,7 +428,7 @@ def main(argv: Optional[list] = None) -> int:
         log("cold loads ...")
         rows += run_cold_loads(engines, settings, problems, notes)
 
-    block = render(rows, engines, notes, legacy_note)
+    block = render(rows, engines, notes, skipped)
     print(block)
     if args.write_docs:
         write_docs(block)
