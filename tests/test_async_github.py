@@ -8,7 +8,6 @@ other tasks during a long decision.
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -135,47 +134,40 @@ async def test_hundreds_of_concurrent_decisions_do_not_interfere(random_delays):
         finally:
             in_flight["now"] -= 1
     # Interleave sync decisions on the same Oso too: sync and async share the compiled policy.
-    started = time.perf_counter()
     results = await asyncio.gather(*[decide(async_args) for _, async_args in pairs])
-    elapsed = time.perf_counter() - started
     assert list(results) == expected
     assert [sync_oso.is_allowed(*s) for s, _ in pairs] == expected
-    assert in_flight["max"] == len(pairs)   # all were suspended at once at some point
-    # Awaits overlapped: far less time than the sum of the (random, <= 2 ms) awaits.
-    assert elapsed < AWAITS["count"] * 0.001 / 4, (elapsed, AWAITS["count"])
+    # The awaits overlapped: every decision was suspended at once at some point (no timing:
+    # a time limit fails on a busy machine and proves nothing more).
+    assert in_flight["max"] == len(pairs)
 
 
 @pytest.mark.asyncio
 async def test_the_loop_runs_during_a_long_decision(random_delays):
     """A decision awaiting hundreds of attribute reads (each up to 2 ms) leaves the loop free:
-    a ticker task keeps ticking, with no long gap, while it runs."""
+    a ticker task gets a turn at its awaits while it runs."""
     github = next(s for s in SCENARIOS if s.policy is GITHUB)
     rows = random_rows(4, repos=12, issues=10)
     async_world = build(rows, AsyncRecord)
     oso = make_oso(async_world, github.policy)
-    ticks: list = []
+    ticks = {"count": 0}
     done = asyncio.Event()
 
     async def ticker():
         while not done.is_set():
-            ticks.append(time.perf_counter())
-            await asyncio.sleep(0.001)
+            ticks["count"] += 1
+            await asyncio.sleep(0)
 
     ticking = asyncio.ensure_future(ticker())
     await asyncio.sleep(0)
-    started = time.perf_counter()
     AWAITS["count"] = 0
+    ticks["count"] = 0
     # authorized_actions on every repo: every path of the policy is tried.
     for repo in async_world["objects"]["Repo"].values():
         await oso.authorized_actions_async(async_world["users"][5], repo)
-    elapsed = time.perf_counter() - started
     done.set()
     await ticking
-    during = [t for t in ticks if t >= started]
-    gaps = [b - a for a, b in zip(during, during[1:])]
     assert AWAITS["count"] > 300
-    assert elapsed > 0.05
-    assert len(during) > elapsed / 0.001 / 4   # ticked at least a quarter of the time
-    # ... and never stalled: blocking would show as one gap as long as the whole run. (Loose
-    # bound: the machine running the tests may pause the process now and then.)
-    assert max(gaps) < min(0.25, elapsed / 4), (max(gaps), elapsed)
+    # The loop ran other tasks while the decisions awaited: the ticker gets a turn at every
+    # await that really suspends (counted, not timed: a busy machine cannot fail it).
+    assert ticks["count"] >= AWAITS["count"] / 2, (ticks["count"], AWAITS["count"])

@@ -12,7 +12,6 @@ import ast
 import functools
 import io
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -308,7 +307,7 @@ def test_very_deep_nesting_is_a_format_error():
         format_source(text)
 
 
-def test_a_thousand_line_policy_formats_well_under_a_second():
+def test_a_thousand_line_policy_formats_and_stays_formatted():
     rule = ('has_role(user: User, name: String, repo: Repo) if role in repo.roles and role.user = user and '
             'role.name = name and not role.revoked = true; # why\n"n{k}" if "r" on "parent";\n')
     block = 'resource R{k} {{\n  roles = ["a", "b"];\n  relations = {{ parent: Org }};\n'
@@ -318,13 +317,9 @@ def test_a_thousand_line_policy_formats_well_under_a_second():
                   rule.replace('"n{k}" if "r" on "parent";\n', ""), "\n"]
     text = "".join(lines)
     assert text.count("\n") >= 1000
-    format_source(text)  # warm up (the parser's table)
-    timings = []
-    for _ in range(3):  # the best of three, as the machine may be busy with other work
-        start = time.perf_counter()
-        formatted = format_source(text)
-        timings.append(time.perf_counter() - start)
-    assert min(timings) < 1.0  # about 0.2 s on an idle machine
+    # Its speed (about 0.2 s on an idle machine) is not asserted: unit tests never time.
+    formatted = format_source(text)
+    assert formatted.count("resource R") == 130
     assert format_source(formatted) == formatted
 
 
