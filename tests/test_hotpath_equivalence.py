@@ -238,3 +238,36 @@ def test_anonymous_variables_in_bodies_run_by_both_forms():
     assert oso.is_allowed(1, "act", [0, 2])
     assert not oso.is_allowed(1, "act", [0, 3])
     assert not oso.is_allowed(1, "act", [2])
+
+
+def test_concurrent_first_decisions_on_a_fresh_snapshot():
+    """Existence bodies and heads are compiled on first use: threads racing to it agree."""
+    import threading
+
+    policy = """
+    allow(u, "read", d) if d.owner = u.name or member(u, d.team);
+    member(u, t) if m in t.members and m = u.name and cut;
+    """
+    results = []
+    for _ in range(5):
+        oso = make(policy)
+        team = {"members": ["a", "b"]}
+        cases = [({"name": "a"}, {"owner": "x", "team": team}, True),
+                 ({"name": "c"}, {"owner": "x", "team": team}, False),
+                 ({"name": "x"}, {"owner": "x", "team": team}, True)]
+        start = threading.Barrier(8)
+        errors = []
+
+        def run():
+            start.wait()
+            try:
+                results.append(all(oso.is_allowed(u, "read", d) is want for u, d, want in cases * 20))
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+        threads = [threading.Thread(target=run) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+    assert results == [True] * 40
