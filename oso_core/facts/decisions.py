@@ -152,14 +152,14 @@ class Decisions:
         try:
             if context_facts:
                 statement = plan.build(Context(self.kb, self.environment, plan.evaluation, _facts(context_facts)))
-                with self.engine.connect() as conn:
+                with self.readers.serial, self.engine.connect() as conn:
                     return conn.execute(statement, params).all()
             compiled = plan.compiled
             if compiled is None:
                 compiled = plan.compiled = _Compiled(plan.statement, self.engine)
             if self.readers.usable:
                 return self.readers.fetch_all(compiled.sql, compiled.arguments(params))
-            with self.engine.connect() as conn:
+            with self.readers.serial, self.engine.connect() as conn:
                 return conn.exec_driver_sql(compiled.sql, compiled.arguments(params)).all()
         except SQLAlchemyError as error:
             raise FactStoreError(f"The {what} query failed: {error}") from error

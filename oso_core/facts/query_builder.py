@@ -156,7 +156,7 @@ class QueryBuilder:
             out.append(func.coalesce(rows.c[f"c{2 * i + 1}"], v.c.id).label(f"v{i}"))
         statement = select(*out).select_from(source) if out else select(literal(1)).select_from(rows)
         try:
-            with d.engine.connect() as conn:
+            with d.readers.serial, d.engine.connect() as conn:
                 result = conn.execute(statement).all()
         except SQLAlchemyError as error:
             raise FactStoreError(f"The query failed: {error}") from error

@@ -9,12 +9,15 @@ in autocommit mode that this object keeps checked out and idle between calls (at
 connection and sqlite3 keeps it in its statement cache. They stay SQLAlchemy connections, so
 engine events and echo see every statement.
 
-An engine whose pool shares one connection between threads (in-memory SQLite) is left to the pool.
+An engine whose pool shares one connection between threads (in-memory SQLite) is left to the pool,
+and its decisions run one at a time (`serial`).
 """
 
 from __future__ import annotations
 
 import queue
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -33,6 +36,10 @@ class ReadConnections:
         self.engine = engine
         self.usable = (engine.dialect.name in ("sqlite", "postgresql")
                        and not isinstance(engine.pool, (StaticPool, SingletonThreadPool)))
+        # One connection shared by every thread (StaticPool) must run one statement at a time:
+        # sqlite3 fails ("bad parameter or other API misuse") when two threads use it at once.
+        self.serial: AbstractContextManager = (threading.Lock() if isinstance(engine.pool, StaticPool)
+                                               else nullcontext())
         self._idle: queue.SimpleQueue = queue.SimpleQueue()
         self._closed = False
 
