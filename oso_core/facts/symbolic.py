@@ -92,22 +92,16 @@ def evaluate(kb: Any, calls: Sequence[tuple], types: dict, symbolic_actor: str |
     out = Evaluation([], {})
     try:
         out.solutions = _solutions(kb, tabling, source, goals, symbols)
-        while True:
-            pending = tabling.pending()
-            if not pending:
-                break
-            for entry in pending:
-                entry.results = []   # mark as started: a self-reference must not re-queue it
-                tabling.active = [entry.key]
-                row = Var(SET_ROW)
-                row.aliased = True
-                row.cons = (Expression("Isa", [row, Pattern(entry.type_name, {})]),)
-                args = list(entry.args)
-                args[entry.position] = row
-                found = _solutions(kb, tabling, source, [(entry.pred, args)], {**symbols, SET_ROW: row},
-                                   typed=[row])
-                entry.results = found
-                out.sets[entry.name] = RowSet(entry.type_name, entry.describe(), found)
+        def solve_set(entry: Any) -> list:
+            row = Var(SET_ROW)
+            row.aliased = True
+            row.cons = (Expression("Isa", [row, Pattern(entry.type_name, {})]),)
+            args = list(entry.args)
+            args[entry.position] = row
+            return _solutions(kb, tabling, source, [(entry.pred, args)], {**symbols, SET_ROW: row}, typed=[row])
+
+        for entry in tabling.drain(solve_set):
+            out.sets[entry.name] = RowSet(entry.type_name, entry.describe(), entry.results)
     except EvalError as e:
         raise public_error(e, None) from None
     except RecursionError:

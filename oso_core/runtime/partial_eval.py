@@ -52,18 +52,11 @@ def evaluate_rule(kb: Any, rule_name: str, args: list, type_name: str) -> Partia
     position = terms.index(ROW)
     try:
         out.results = _solutions(kb, tabling, origins, out.origins, rule_name, terms, position, type_name)
-        while True:
-            pending = tabling.pending()
-            if not pending:
-                break
-            for entry in pending:
-                entry.results = []   # mark as started: a self-reference must not re-queue it
-                tabling.active = [entry.key]
-                entry.results = _solutions(kb, tabling, origins, out.origins, entry.pred.name,
-                                           list(entry.args), entry.position, entry.type_name)
-                out.sets[entry.name] = SetDefinition(
-                    entry.type_name, entry.describe(), entry.results,
-                    entry.site.span if entry.site is not None else None)
+        for entry in tabling.drain(lambda e: _solutions(kb, tabling, origins, out.origins, e.pred.name,
+                                                        list(e.args), e.position, e.type_name)):
+            out.sets[entry.name] = SetDefinition(
+                entry.type_name, entry.describe(), entry.results,
+                entry.site.span if entry.site is not None else None)
     except EvalError as e:
         raise public_error(e, None) from None
     except RecursionError:

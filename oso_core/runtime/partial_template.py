@@ -46,17 +46,10 @@ def evaluate_rule_for_class(kb: Any, rule_name: str, args: list, type_name: str,
     try:
         out.results = _solutions(kb, tabling, rule_name, terms, terms.index(ROW), type_name,
                                  actor_var, actor)
-        while True:
-            pending = tabling.pending()
-            if not pending:
-                break
-            for entry in pending:
-                entry.results = []   # mark as started: a self-reference must not re-queue it
-                tabling.active = [entry.key]
-                entry.results = _solutions(kb, tabling, entry.pred.name, list(entry.args),
-                                           entry.position, entry.type_name, actor_var, actor)
-                out.sets[entry.name] = SetDefinition(entry.type_name, entry.describe(), entry.results,
-                                                     entry.site.span if entry.site is not None else None)
+        for entry in tabling.drain(lambda e: _solutions(kb, tabling, e.pred.name, list(e.args), e.position,
+                                                        e.type_name, actor_var, actor)):
+            out.sets[entry.name] = SetDefinition(entry.type_name, entry.describe(), entry.results,
+                                                 entry.site.span if entry.site is not None else None)
     except ValueDependent:
         raise
     except Exception as e:   # noqa: BLE001 - the symbolic actor failed where a concrete one may not

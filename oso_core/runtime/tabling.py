@@ -13,7 +13,7 @@ is exactly the rows for which the call holds.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from ..expression import Expression
 from ..values import Value
@@ -116,6 +116,19 @@ class Tabling:
 
     def pending(self) -> list:
         return [e for e in self.entries.values() if e.results is None]
+
+    def drain(self, solve: Callable[[Any], list]) -> Iterator[Any]:
+        """Solve every tabled call not solved yet (`solve(entry)` gives its results), also
+        those that solving tables in turn; yield each entry once its results are set."""
+        while True:
+            pending = self.pending()
+            if not pending:
+                return
+            for entry in pending:
+                entry.results = []   # mark as started: a self-reference must not re-queue it
+                self.active = [entry.key]
+                entry.results = solve(entry)
+                yield entry
 
     def holds(self, q: Any, c: Expression) -> bool:
         """Re-check `InSet(term, name)` once the term is a value: run the call on it."""
