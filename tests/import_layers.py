@@ -29,11 +29,11 @@ LAYERS: list[tuple[str, list[str]]] = [
                 "oso_core.tool_hooks", "oso_core.facts"]),
     ("tooling", ["oso_core.tooling", "oso_core.repl", "oso_core.__main__", "oso_core.tool_plugins",
                  "oso_core"]),
-    ("integrations", ["flask_oso", "django_oso", "sqlalchemy_oso", "fastapi_oso"]),
+    ("integrations", ["flask_oso", "django_oso", "sqlalchemy_oso", "fastapi_oso", "oso_server"]),
 ]
 #: Top-level packages of the top layer that must not import each other.
-INDEPENDENT = ["flask_oso", "django_oso", "sqlalchemy_oso", "fastapi_oso"]
-PACKAGES = ["oso_core", "flask_oso", "django_oso", "sqlalchemy_oso", "fastapi_oso"]
+INDEPENDENT = ["flask_oso", "django_oso", "sqlalchemy_oso", "fastapi_oso", "oso_server"]
+PACKAGES = ["oso_core", "flask_oso", "django_oso", "sqlalchemy_oso", "fastapi_oso", "oso_server"]
 
 
 def module_files(root: Path, packages: Iterable[str]) -> dict[str, tuple[Path, bool]]:

@@ -1,0 +1,46 @@
+"""What a server process is told at start-up: where its database is, which keys it accepts,
+which policy files it loads, and where it listens."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from .keys import DEFAULT_ENVIRONMENT, KeyRing, dev_key
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+#: The oso-cloud client refuses to send more than this; the server refuses to read more.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+SQLITE_FILE = "facts.sqlite3"
+
+
+def default_data_dir() -> Path:
+    """`$OSO_DIRECTORY` (the Dev Server's variable), else `./oso-data`."""
+    return Path(os.environ.get("OSO_DIRECTORY") or "oso-data")
+
+
+@dataclass
+class ServerConfig:
+    """A server's settings. `database` is a SQLAlchemy URL or a SQLite file path; None means the
+    SQLite file `facts.sqlite3` in `data_dir`."""
+
+    database: Optional[str] = None
+    data_dir: Path = field(default_factory=default_data_dir)
+    keys: KeyRing = field(default_factory=lambda: KeyRing([dev_key()]))
+    policy_files: list[Path] = field(default_factory=list)
+    #: The environment `policy_files` load into.
+    environment: str = DEFAULT_ENVIRONMENT
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    watch: bool = False
+    max_body_bytes: int = MAX_BODY_BYTES
+
+    def database_url(self) -> str:
+        """The database to open: `database` as given, or the SQLite file in `data_dir` (created)."""
+        if self.database:
+            return self.database
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return str(self.data_dir / SQLITE_FILE)

@@ -1,0 +1,16 @@
+"""The route table: every route module's `routes(state)`, in one list.
+
+Each module owns the routes of one API (Oso Cloud's, local authorization, AuthZEN, metrics)
+and returns `RouteSpec`s; `create_app` wraps each with the rules every request follows.
+"""
+
+from __future__ import annotations
+
+from .app import RouteSpec, ServerState
+from . import health
+
+
+def route_specs(state: ServerState) -> list[RouteSpec]:
+    """Every route of the server."""
+    modules = [health]
+    return [spec for module in modules for spec in module.routes(state)]
