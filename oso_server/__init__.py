@@ -4,7 +4,8 @@ facts of `oso_core.facts` (SQLite by default, PostgreSQL for several replicas). 
 Needs `pip install 'oso-core[server]'` (Starlette, uvicorn, SQLAlchemy, psycopg).
 """
 
-from .app import RequestRecord, RouteSpec, ServerState, create_app
+from .app import create_app
+from .endpoint import RequestRecord, RouteSpec, ServerState
 from .config import ServerConfig
 from .keys import DEV_TEST_KEY, ApiKey, KeyRing
 

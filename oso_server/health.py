@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .app import Call, RouteSpec, ServerState
+from .endpoint import Call, RouteSpec, ServerState
 
 
 def healthcheck(call: Call) -> dict:

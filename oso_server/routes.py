@@ -6,7 +6,7 @@ and returns `RouteSpec`s; `create_app` wraps each with the rules every request f
 
 from __future__ import annotations
 
-from .app import RouteSpec, ServerState
+from .endpoint import RouteSpec, ServerState
 from . import health
 
 

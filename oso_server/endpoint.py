@@ -1,0 +1,219 @@
+"""The rules every request follows, in `endpoint`, which wraps each route's handler.
+
+Every request: gets a request id (the client's `X-Request-ID`, else a fresh one) echoed in the
+response; is refused over the body limit (413); is authenticated by its bearer key (401), and a
+write with a read-only key is refused (403); gets its JSON body parsed (400 if malformed); runs
+its handler in a worker thread (the fact store is synchronous); ends in a JSON response. An
+error is a `{"message": ...}` body with a 4xx status, or a 500 that names the request id
+(the traceback goes to the server log, never to the client). Observers (metrics, decision log)
+see one `RequestRecord` per request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Optional
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from oso_core.exceptions import OsoError
+from oso_core.facts import FactStore, FactStoreError, InvalidFactError, NoPolicyError, UnboundedResultError, \
+    UnsupportedPolicyError
+
+from .config import ServerConfig
+from .environments import Environments
+from .errors import ApiError, BadRequest, Forbidden, PayloadTooLarge
+from .keys import ApiKey
+
+log = logging.getLogger("oso_server")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_CLIENT_ERRORS = (InvalidFactError, NoPolicyError, UnboundedResultError, UnsupportedPolicyError)
+NO_BODY = object()
+
+
+@dataclass
+class RequestRecord:
+    """What observers learn of one finished request. `decision` is set by decision endpoints:
+    {"actor", "action", "resource", "allowed" | "results", "policy_version"}."""
+
+    method: str
+    route: str
+    status: int
+    seconds: float
+    request_id: str
+    key_name: Optional[str] = None
+    environment: Optional[str] = None
+    decision: Optional[dict] = None
+
+
+Observer = Callable[[RequestRecord], None]
+
+
+@dataclass
+class Call:
+    """One authenticated request, as a handler sees it."""
+
+    request: Request
+    key: Optional[ApiKey]
+    state: "ServerState"
+    body: Any
+    request_id: str
+    #: Response headers to add (e.g. `OsoOffset` on writes).
+    headers: dict[str, str] = field(default_factory=dict)
+    #: Set by decision handlers for the decision log.
+    decision: Optional[dict] = None
+    #: Set by a handler that answers with a status other than 200.
+    status: int = 200
+
+    @property
+    def store(self) -> FactStore:
+        """The fact store of the key's environment."""
+        if self.key is None:
+            raise ApiError("This route has no environment", 500)
+        return self.state.environments.get(self.key.environment)
+
+    def query_params(self) -> dict[str, str]:
+        """The query string (the last value of a repeated name)."""
+        return dict(self.request.query_params)
+
+
+Handler = Callable[[Call], Any]
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """One route: a handler that returns a JSON-able value (or a `Response`). `write` routes
+    need a read-write key; `auth=False` routes (health, metrics) take no key; `body` routes
+    parse a JSON body (absent body: `NO_BODY`)."""
+
+    method: str
+    path: str
+    handler: Handler
+    write: bool = False
+    auth: bool = True
+    body: bool = True
+    #: Run on the event loop instead of a worker thread (for handlers that never block).
+    inline: bool = False
+
+
+class ServerState:
+    """What every request shares: the configuration, the environments and the observers."""
+
+    def __init__(self, config: ServerConfig, environments: Optional[Environments] = None) -> None:
+        self.config = config
+        self.environments = environments or Environments(config.database_url())
+        self.observers: list[Observer] = []
+        self.started = time.time()
+
+    def notify(self, record: RequestRecord) -> None:
+        for observer in self.observers:
+            try:
+                observer(record)
+            except Exception:  # an observer's failure must not fail the request
+                log.exception("request observer %r failed", observer)
+
+
+def json_response(value: Any, status: int = 200, headers: Optional[dict[str, str]] = None) -> Response:
+    """A JSON response (compact, UTF-8)."""
+    body = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
+
+
+def request_id_of(request: Request) -> str:
+    """The client's X-Request-ID if it is a sane token, else a fresh uuid4."""
+    given = request.headers.get("x-request-id")
+    return given if given and _REQUEST_ID.match(given) else str(uuid.uuid4())
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused (413) past `limit` bytes without reading the rest."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise PayloadTooLarge(f"Request body of {declared} bytes is over the limit of {limit} bytes")
+        except ValueError:
+            raise BadRequest(f"Content-Length is not a number: {declared!r:.40}") from None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Request body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(raw: bytes) -> Any:
+    """The JSON value of a body; 400 naming the position if malformed."""
+    if not raw.strip():
+        return NO_BODY
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise BadRequest("Request body is not UTF-8 JSON") from None
+    except json.JSONDecodeError as error:
+        raise BadRequest(f"Malformed JSON in request body: {error.msg} at line {error.lineno} "
+                         f"column {error.colno}") from None
+
+
+def error_status(error: BaseException) -> tuple[int, str]:
+    """The status and message of an error a handler raised (500s get a generic message)."""
+    if isinstance(error, ApiError):
+        return error.status, error.message
+    if isinstance(error, _CLIENT_ERRORS):
+        return 400, str(error)
+    if isinstance(error, FactStoreError):
+        return 503, f"The fact store failed: {error}"
+    if isinstance(error, OsoError):
+        return 400, str(error)
+    return 500, ""
+
+
+def endpoint(spec: RouteSpec, state: ServerState) -> Callable[[Request], Awaitable[Response]]:
+    """The Starlette endpoint running `spec.handler` under the rules of every request."""
+
+    async def run(request: Request) -> Response:
+        started = time.perf_counter()
+        request_id = request_id_of(request)
+        headers = {"X-Request-ID": request_id}
+        key: Optional[ApiKey] = None
+        call: Optional[Call] = None
+        try:
+            if spec.auth:
+                key = state.config.keys.authenticate(request.headers.get("authorization"))
+                if spec.write and key.read_only:
+                    raise Forbidden(f"API key {key.name!r} is read-only: {spec.method} {spec.path} writes")
+            body: Any = NO_BODY
+            if spec.body:
+                body = parse_json(await read_body(request, state.config.max_body_bytes))
+            call = Call(request, key, state, body, request_id)
+            if spec.inline:
+                result = spec.handler(call)
+            else:
+                result = await run_in_threadpool(spec.handler, call)
+            headers.update(call.headers)
+            if isinstance(result, Response):
+                result.headers.update(headers)
+                response = result
+            else:
+                response = json_response(result, call.status, headers)
+        except Exception as error:  # every failure becomes a JSON error response
+            status, message = error_status(error)
+            if status == 500:
+                log.exception("%s %s failed (request id %s)", spec.method, spec.path, request_id)
+                message = f"Internal server error (request id {request_id})"
+            response = json_response({"message": message}, status, headers)
+        state.notify(RequestRecord(spec.method, spec.path, response.status_code, time.perf_counter() - started,
+                                   request_id, key.name if key else None, key.environment if key else None,
+                                   call.decision if call else None))
+        return response
+
+    return run
