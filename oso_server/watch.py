@@ -27,8 +27,7 @@ def describe_load_error(error: BaseException) -> str:
     line, column, file = details.get("line"), details.get("column"), details.get("file")
     if line is None:
         return str(error)
-    # The engine counts lines and columns from 0; editors, and this message, from 1.
-    return f"{file or '<policy>'}:{int(line) + 1}:{int(column or 0) + 1}: {error}"
+    return f"{file or '<policy>'}:{line}:{column or 1}: {error}"
 
 
 class PolicyWatcher:
