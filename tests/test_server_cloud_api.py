@@ -361,7 +361,7 @@ def test_a_policy_whose_tests_fail_is_refused_and_one_whose_tests_pass_is_taken(
 def test_malformed_json_is_refused_on_every_route(api, method, path):
     insert(api, role("alice", "member", "acme"))
     before = all_facts(api)
-    for raw in (b"{not json", b'[{"inserts": [', b"\xff\xfe", b'{"a": 1}}'):
+    for raw in (b"{not json", b'[{"inserts": [', b"\xff\xfe", b'{"a": 1}}', b"[" * 100_000 + b"]" * 100_000):
         refused(api.request(method, path, content=raw, headers={**AUTH, "Content-Type": "application/json"}), 400)
     assert all_facts(api) == before
     assert ok(api.get("/api/policy", headers=AUTH))["policy"]["src"] == POLICY
