@@ -322,3 +322,33 @@ def test_uuid_and_text_ids_and_boolean_columns(caller_db):
             ["edit", "read"]
     finally:
         store.close()
+
+
+def test_evaluate_query_local_select_and_filter_equal_the_query_builder(caller_db, stores):
+    from oso_core.facts import typed_var
+    reference, local = stores
+    for user in USERS:
+        repo, action = typed_var("Repo"), typed_var("String")
+        ref_query = reference.build_query(("allow", user, action, repo))
+        pairs = set(ref_query.evaluate((action, repo)))
+        query = local.build_query(("allow", user, action, repo))
+        sql = local.evaluate_query_local(query, BINDINGS, select={action: "act", repo: "repo_id"})
+        rows = run(caller_db, sql)
+        assert all(r._fields == ("act", "repo_id") for r in rows)
+        table_ids = {str(r[0]) for r in REPOS}
+        # Every solution, centrally held ones too (Repo 999), but ids that are no integer.
+        assert {(r.act, str(r.repo_id)) for r in rows} == {p for p in pairs if p[1].isdigit()}, user
+        # Filter mode: the repos some action is allowed on.
+        fragment = local.evaluate_query_local(query, BINDINGS, filter=("repos.id", repo))
+        ids = {str(r.id) for r in run(caller_db, f"SELECT id FROM repos WHERE {fragment}")}
+        assert ids == {p[1] for p in pairs} & table_ids
+        # No column chosen: one row, one boolean `result`.
+        one = local.build_query(("allow", user, "read", Value("Repo", "103")))
+        assert run(caller_db, local.evaluate_query_local(one, BINDINGS)) == \
+            [(reference.build_query(("allow", user, "read", Value("Repo", "103"))).evaluate(),)]
+    # in_ limits a variable to ids, and an extra call joins a bound relation.
+    repo, org = typed_var("Repo"), typed_var("Org")
+    query = local.build_query(("allow", Value("User", "1"), "read", repo)).and_(("has_relation", repo, "org", org)) \
+        .in_(repo, ["101", "103", "104"])
+    rows = run(caller_db, local.evaluate_query_local(query, BINDINGS, select={repo: "r", org: "o"}))
+    assert sorted((r.r, r.o) for r in rows) == [(101, 10), (103, 10)]

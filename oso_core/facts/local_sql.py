@@ -256,7 +256,7 @@ def list_fragment(ctx: LocalContext, resource_type: str, column_sql: str) -> str
     conditions = []
     if keys:
         rows = (union(*keys) if len(keys) > 1 else keys[0]).subquery("oso_rows")
-        ids = select(_typed_id(ctx, key_id(rows.c.vid, resource_type), resource_type).label("id")) \
+        ids = select(typed_id(ctx, key_id(rows.c.vid, resource_type), resource_type).label("id")) \
             .where(key_type(rows.c.vid) == text_literal(resource_type))
         conditions.append(f"{column_sql} IN ({ctx.sql(ids)})")
     if unbounded:
@@ -266,7 +266,7 @@ def list_fragment(ctx: LocalContext, resource_type: str, column_sql: str) -> str
     return conditions[0] if len(conditions) == 1 else "(" + " OR ".join(conditions) + ")"
 
 
-def _typed_id(ctx: LocalContext, id_text: Any, type_name: str) -> Any:
+def typed_id(ctx: LocalContext, id_text: Any, type_name: str) -> Any:
     """The id text as the SQL type of the type's ids (`sql_types`); NULL when it is not one."""
     sql_type = ctx.bindings.sql_types.get(type_name)
     if sql_type in INTEGER_SQL_TYPES:
@@ -302,4 +302,4 @@ def actions_sql(ctx: LocalContext, actor_type: str, resource_type: str) -> str:
 
 
 __all__ = ["LocalContext", "authorize_sql", "list_fragment", "actions_sql", "text_literal", "key_type", "key_id",
-           "check_bindings", "FactFetcher"]
+           "typed_id", "check_bindings", "FactFetcher"]

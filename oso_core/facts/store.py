@@ -175,6 +175,19 @@ class FactStore:
         loaded, facts = self._decision_inputs(context_facts, actor, resource)
         return local_decisions.actions_local(loaded.decisions.kb, self._fetch, actor, resource, bindings, facts)
 
+    def evaluate_query_local(self, query: StoreQuery, bindings: "local_decisions.Bindings", *,
+                             select: Optional[dict] = None, filter: Optional[tuple] = None) -> str:
+        """PostgreSQL text for a `build_query(...)` query over the caller's tables. `select`
+        (QueryVariable -> output column name): a query of those columns, one row per distinct
+        solution (NULL: any value); empty or None, one row with one boolean column `result`.
+        `filter` ((column, QueryVariable)): a boolean WHERE-clause fragment over the column."""
+        from .local_query import query_sql
+        if select is not None and filter is not None:
+            raise TypeError("evaluate_query_local takes select= or filter=, not both")
+        loaded = self._policy()
+        return query_sql(loaded.decisions.kb, self._fetch, query.prepared(), local_decisions.as_bindings(bindings),
+                         select, filter)
+
     def _fetch(self, predicate: str, pattern: tuple) -> list:
         return self.match(predicate, pattern)
 
