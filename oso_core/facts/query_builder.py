@@ -117,9 +117,10 @@ class QueryBuilder:
         every variable of the query in every row (the oso-cloud `evaluate_query` wire form)."""
         return self._rows()
 
-    def _rows(self) -> list:
+    def prepared(self) -> "PreparedQuery":
+        """The query partially evaluated: what a SQL compiler (the store's, or local
+        authorization's) builds its statement from."""
         d = self._decisions
-        names = list(self._constraints)
         ground = {n: from_parts(t, ids[0]) for n, (t, ids) in self._constraints.items() if ids is not None and len(ids) == 1}
         symbols = {n: t for n, (t, _ids) in self._constraints.items() if n not in ground}
         calls = [(p, [ground[a] if a in ground else Symbol(a) for a in args]) for p, args in self._calls]
@@ -133,6 +134,14 @@ class QueryBuilder:
                     raise UnsupportedPolicyError(
                         f"The SQL compiler cannot translate {row_set.description} over a query variable that "
                         "is not one value: give the variable one id, or query without the recursive rule")
+        constraints = {n: (t, None if ids is None else list(ids)) for n, (t, ids) in self._constraints.items()}
+        return PreparedQuery(evaluation, constraints, ground, list(self._context))
+
+    def _rows(self) -> list:
+        d = self._decisions
+        names = list(self._constraints)
+        prepared = self.prepared()
+        evaluation, ground = prepared.evaluation, prepared.ground
         ctx = Context(d.kb, d.environment, evaluation, self._context)
         parts = []
         for solution in evaluation.solutions:
@@ -167,6 +176,17 @@ class QueryBuilder:
             raise FactStoreError(f"The query failed: {error}") from error
         found = sorted({tuple(r) for r in result}, key=lambda t: tuple((x is None, x or "") for x in t))
         return [dict(zip(names, t)) for t in found] if names else [{} for _ in found]
+
+
+@dataclass
+class PreparedQuery:
+    """A partially evaluated query: its evaluation, each variable's (type, ids or None), the
+    variables with one id (evaluated as that value) and the context facts."""
+
+    evaluation: Any
+    constraints: dict
+    ground: dict
+    context_facts: list
 
 
 def _column(scope: Any, bound: Any, constraint: list) -> tuple:

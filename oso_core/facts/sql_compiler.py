@@ -20,7 +20,7 @@ from ..expression import Expression
 from ..variable import Variable
 from .errors import UnboundedResultError, UnsupportedPolicyError
 from .schema import ARG_COLUMNS, MAX_ARITY, PRIMITIVE_TYPES, arg_id, facts_table, typed_parts, values_table
-from .sql_conditions import Scope, isa_type, joined
+from .sql_conditions import Scope, isa_type, joined, stored_constant, stored_integer, stored_type_condition
 from .symbolic import SET_ROW, Evaluation, Solution
 
 ACTOR_PARAM = "actor_vid"
@@ -89,6 +89,29 @@ class Context:
         v = values_table
         return union_all(select(v.c.vid, v.c.type, v.c.id),
                          select(self._ctx_values.c.vid, self._ctx_values.c.type, self._ctx_values.c.id)).subquery()
+
+    # How values are SQL (a subclass renders them otherwise: oso_core.facts.local_sql) ------------
+
+    def constant_sql(self, term: Any) -> Any:
+        """A constant of the policy or the request as SQL (its value id); None for one no
+        fact can hold (a float, a list)."""
+        return stored_constant(term)
+
+    def type_condition(self, expr: Any, members: list) -> Any:
+        """The condition: the value `expr` has one of the types `members`."""
+        return stored_type_condition(self.values_source(), expr, members)
+
+    def integer_sql(self, scope: Scope, expr: Any) -> Any:
+        """The integer the value `expr` stands for (NULL if it is not an Integer)."""
+        return stored_integer(scope, self.values_source(), expr)
+
+    def no_rows(self) -> Any:
+        """A SELECT of one value column and no rows."""
+        return _no_rows()
+
+    def statement_params(self, actor_type: str, resource_type: Optional[str]) -> dict:
+        """symbol -> (SQL expression, type) of the statement's inputs: bind parameters here."""
+        return params_for(actor_type, resource_type)
 
     # Types ---------------------------------------------------------------------------------------
 
@@ -171,7 +194,7 @@ class Context:
 
     def _compile_set(self, name: str) -> Any:
         base, steps, _unbounded = self.set_parts(name)
-        anchor = union(*base) if len(base) > 1 else (base[0] if base else _no_rows())
+        anchor = _anchor(base) if base else self.no_rows()
         if not steps:
             return anchor.cte(name)
         cte = anchor.cte(name, recursive=True)
@@ -183,7 +206,7 @@ class Context:
         backwards from those values to a base row. authorize uses this instead of the set's
         CTE: it visits the ancestors of one resource, not everything the actor can reach."""
         base, steps, unbounded = self.set_parts(name)
-        start = union(*needed) if len(needed) > 1 else needed[0]
+        start = _anchor(needed)
         back = start.cte(f"{name}_back", recursive=True)
         if steps:
             edges = (union_all(*steps) if len(steps) > 1 else steps[0]).subquery()
@@ -211,11 +234,10 @@ class Context:
             if isinstance(bound, Variable):
                 scope.bind_param(bound, expr, type_name)
             else:
-                try:
-                    vid = arg_id(bound)
-                except TypeError:
+                value = None if isinstance(bound, Expression) else self.constant_sql(bound)
+                if value is None:
                     return None
-                scope.where.append(expr == literal(vid, BigInteger))
+                scope.where.append(expr == value)
         scope.add_all(list(solution.constraints if constraints is None else constraints))
         return scope
 
@@ -240,10 +262,19 @@ def _output(scope: Scope, bound: Any, what: str) -> Any:
         if expr is None:
             raise UnboundedResultError(f"{what} holds for every value: the result is not a finite set")
         return expr
-    try:
-        return literal(arg_id(bound), BigInteger)
-    except TypeError:
-        raise UnsupportedPolicyError(f"{what} binds the result to {bound!r}, which no fact can hold") from None
+    value = None if isinstance(bound, Expression) else scope.ctx.constant_sql(bound)
+    if value is None:
+        raise UnsupportedPolicyError(f"{what} binds the result to {bound!r}, which no fact can hold")
+    return value
+
+
+def _anchor(parts: list) -> Any:
+    """The UNION of SELECTs (vid) as one plain SELECT: a recursive CTE's anchor must be one,
+    since SQLAlchemy 2.1 refuses `union()` on a CTE over a compound select."""
+    if len(parts) == 1:
+        return parts[0]
+    rows = union(*parts).subquery()
+    return select(rows.c.vid)
 
 
 def _is_inset(c: Any, name: str) -> bool:
@@ -268,7 +299,7 @@ def params_for(actor_type: str, resource_type: Optional[str]) -> dict:
 def authorize_statement(ctx: Context, actor_type: str, resource_type: str) -> Any:
     """SELECT one boolean: does any solution hold for the bound actor and resource?"""
     conditions, needed = [], {}
-    ctx.params = params_for(actor_type, resource_type)
+    ctx.params = ctx.statement_params(actor_type, resource_type)
     for solution in ctx.evaluation.solutions:
         walk = _walkable(solution)
         if walk is not None:

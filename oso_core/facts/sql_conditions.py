@@ -105,14 +105,13 @@ class Scope:
             if types:
                 self.pinned[term] = self.pinned.get(term, types) & types
         else:
-            vid = _constant_id(term)
-            self.where.append(false() if vid is None else column == literal(vid, BigInteger))
+            value = self.ctx.constant_sql(term)
+            self.where.append(false() if value is None else column == value)
 
     def term_sql(self, term: Any) -> Any:
         if isinstance(term, Variable):
             return self.lookup(term)
-        vid = _constant_id(term)
-        return None if vid is None else literal(vid, BigInteger)
+        return self.ctx.constant_sql(term)
 
     # Constraints -------------------------------------------------------------------------------
 
@@ -227,8 +226,7 @@ class Scope:
         expr = self.lookup(term)
         if expr is None:
             return true()    # an existential value with no other condition: some value has the type
-        v = self.ctx.values_source().alias()
-        return exists(select(literal(1)).select_from(v).where(v.c.vid == expr, v.c.type.in_([literal(t, Text) for t in sorted(members)])))
+        return self.ctx.type_condition(expr, sorted(members))
 
     def _compare(self, op: str, left: Any, right: Any) -> Any:
         symbol = _COMPARISONS[op]
@@ -249,11 +247,7 @@ class Scope:
             expr = self.lookup(term)
             if expr is None:
                 raise UnsupportedPolicyError(f"The SQL compiler cannot compare the unbound variable {term}")
-            v = self.ctx.values_source().alias()
-            self.froms.append(v)
-            self.where.append(v.c.vid == expr)
-            # CASE keeps the cast away from non-integer ids (PostgreSQL does not order conditions).
-            return case((v.c.type == INTEGER, cast(v.c.id, BigInteger)), else_=None)
+            return self.ctx.integer_sql(self, expr)
         if isinstance(term, int) and not isinstance(term, bool):
             return literal(term, BigInteger)
         raise UnsupportedPolicyError(f"The SQL compiler compares integers only, not {term!r}")
@@ -264,8 +258,29 @@ class Scope:
         expr = self.term_sql(item)
         if expr is None:
             raise UnsupportedPolicyError(f"The SQL compiler cannot translate {item} in {collection} for an unbound {item}")
-        ids = [vid for vid in (_constant_id(x) for x in collection) if vid is not None]
-        return expr.in_([literal(i, BigInteger) for i in ids]) if ids else false()
+        ids = [value for value in (self.ctx.constant_sql(x) for x in collection) if value is not None]
+        return expr.in_(ids) if ids else false()
+
+
+def stored_constant(term: Any) -> Any:
+    """A constant as the store's SQL sees it: its value id, None for one no fact can hold."""
+    vid = _constant_id(term)
+    return None if vid is None else literal(vid, BigInteger)
+
+
+def stored_type_condition(values_source: Any, expr: Any, members: list) -> Any:
+    """EXISTS: the value with id `expr` has one of the types `members` (read in oso_values)."""
+    v = values_source.alias()
+    return exists(select(literal(1)).select_from(v).where(v.c.vid == expr, v.c.type.in_([literal(t, Text) for t in members])))
+
+
+def stored_integer(scope: Scope, values_source: Any, expr: Any) -> Any:
+    """The integer the value with id `expr` stands for (NULL for another type), joining oso_values."""
+    v = values_source.alias()
+    scope.froms.append(v)
+    scope.where.append(v.c.vid == expr)
+    # CASE keeps the cast away from non-integer ids (PostgreSQL does not order conditions).
+    return case((v.c.type == INTEGER, cast(v.c.id, BigInteger)), else_=None)
 
 
 def joined(froms: list) -> Any:

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from ..oso import Oso
 from ..values import Value
-from . import policies, reads, writes
+from . import local_decisions, policies, reads, writes
 from .database import Database, ensure_schema, open_engine
 from .decisions import Decisions
 from .read_connections import ReadConnections
@@ -167,6 +167,48 @@ class FactStore:
         loaded, facts = self._decision_inputs(context_facts, actor)
         with self._serial:
             return loaded.decisions.list(actor, action, resource_type, facts)
+
+    # Local authorization: SQL for the caller's own PostgreSQL tables (oso_core.facts.local_sql) ---
+
+    def authorize_local(self, actor: Value, action: str, resource: Value, bindings: "local_decisions.Bindings",
+                        context_facts: Sequence[Sequence[object]] = ()) -> str:
+        """PostgreSQL text of one row with one boolean column `allowed`, run against the
+        caller's tables described by `bindings` (a parsed data-bindings mapping or
+        `LocalBindings`); facts no binding covers are read from this store and inlined."""
+        loaded, facts = self._decision_inputs(context_facts, actor, resource)
+        return local_decisions.authorize_local(loaded.decisions.kb, self._fetch, actor, action, resource,
+                                               bindings, facts)
+
+    def list_local(self, actor: Value, action: str, resource_type: str, column: str,
+                   bindings: "local_decisions.Bindings", context_facts: Sequence[Sequence[object]] = ()) -> str:
+        """A boolean PostgreSQL WHERE-clause fragment over `column` (the caller's id column of
+        `resource_type`, inserted as given): true for the rows `actor` may `action`."""
+        loaded, facts = self._decision_inputs(context_facts, actor)
+        return local_decisions.list_local(loaded.decisions.kb, self._fetch, actor, action, resource_type, column,
+                                          bindings, facts)
+
+    def actions_local(self, actor: Value, resource: Value, bindings: "local_decisions.Bindings",
+                      context_facts: Sequence[Sequence[object]] = ()) -> str:
+        """PostgreSQL text of one row per action `actor` may perform on `resource`, in one
+        column named `action`, sorted."""
+        loaded, facts = self._decision_inputs(context_facts, actor, resource)
+        return local_decisions.actions_local(loaded.decisions.kb, self._fetch, actor, resource, bindings, facts)
+
+    def evaluate_query_local(self, query: StoreQuery, bindings: "local_decisions.Bindings", *,
+                             select: Optional[dict] = None, filter: Optional[tuple] = None) -> str:
+        """PostgreSQL text for a `build_query(...)` query over the caller's tables. `select`
+        (QueryVariable -> output column name): a query of those columns, one row per distinct
+        solution (NULL: any value); empty or None, one row with one boolean column `result`.
+        `filter` ((column, QueryVariable)): a boolean WHERE-clause fragment over the column."""
+        from .local_query import query_sql
+        if select is not None and filter is not None:
+            raise TypeError("evaluate_query_local takes select= or filter=, not both")
+        loaded = self._policy()
+        return query_sql(loaded.decisions.kb, self._fetch, query.prepared(), local_decisions.as_bindings(bindings),
+                         select, filter)
+
+    def _fetch(self, predicate: str, pattern: tuple) -> list:
+        return self.match(predicate, pattern)
 
     def build_query(self, call: tuple) -> StoreQuery:
         """A query over the policy and the facts, as the oso-cloud client's `build_query`:

@@ -40,6 +40,10 @@ class StoreQuery:
         with self._serial:
             return self._builder.evaluate(arg)
 
+    def prepared(self) -> Any:
+        """The query partially evaluated (`QueryBuilder.prepared`), for local authorization."""
+        return self._builder.prepared()
+
     def rows(self) -> list[dict]:
         """Every distinct solution as `{variable id: id string, or None for any value}`, one key
         per variable of the query (what `evaluate` shapes its answers from)."""
