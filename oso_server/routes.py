@@ -7,10 +7,10 @@ and returns `RouteSpec`s; `create_app` wraps each with the rules every request f
 from __future__ import annotations
 
 from .endpoint import RouteSpec, ServerState
-from . import health
+from . import cloud_decisions, cloud_facts, cloud_misc, cloud_policy, health
 
 
 def route_specs(state: ServerState) -> list[RouteSpec]:
     """Every route of the server."""
-    modules = [health]
+    modules = [health, cloud_policy, cloud_facts, cloud_decisions, cloud_misc]
     return [spec for module in modules for spec in module.routes(state)]
