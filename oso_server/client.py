@@ -83,6 +83,7 @@ class OsoClient:
     def __init__(self, url: str = DEFAULT_URL, key: str = DEFAULT_KEY, timeout: float = 30.0) -> None:
         if not key:
             raise ValueError("An API key is needed (--key or $OSO_AUTH)")
+        self.given_url = url  # as the user wrote it, for messages
         self.url = url if url.endswith("/") else url + "/"
         self.key = key
         self.timeout = timeout
@@ -110,7 +111,7 @@ class OsoClient:
             raise ClientError(_error_message(error.code, error.read()), error.code,
                               _seconds(error.headers.get("Retry-After"))) from None
         except (urllib.error.URLError, OSError) as error:  # refused, DNS, timeout, reset
-            raise ServerUnreachable(self.url, _unreachable_reason(error)) from None
+            raise ServerUnreachable(self.given_url, _unreachable_reason(error)) from None
         try:
             return json.loads(raw.decode("utf-8")), response_headers
         except ValueError:

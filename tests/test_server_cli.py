@@ -157,7 +157,7 @@ def test_url_and_key_come_from_options_then_environment_then_defaults(monkeypatc
 
 def test_the_client_names_the_url_it_could_not_reach() -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(ServerUnreachable, match=f"could not reach the server at {url}/") as caught:
+    with pytest.raises(ServerUnreachable, match=f"could not reach the server at {url}:") as caught:
         OsoClient(url).authorize({"type": "User", "id": "a"}, "read", {"type": "Repo", "id": "1"})
     assert isinstance(caught.value, ClientError) and caught.value.status is None
 
@@ -255,7 +255,7 @@ def test_an_unreachable_server_is_named_without_a_traceback() -> None:
     for args in (["authorize", "User:a", "read", "Repo:1"], ["tell", "p", "User:a"], ["get", "p", "_"]):
         run = cli(*args, url=url)
         assert run.returncode == 1 and run.stdout == ""
-        assert f"could not reach the server at {url}/" in run.stderr
+        assert f"could not reach the server at {url}: " in run.stderr
         assert "Traceback" not in run.stderr
 
 
