@@ -277,3 +277,73 @@ def test_test_runs_the_test_blocks_like_oso_core_test(tmp_path: Path) -> None:
     plain.write_text(POLICY)
     no_blocks = cli("test", str(plain), url=url)
     assert no_blocks.returncode == 2 and "no test blocks" in no_blocks.stderr
+
+
+# The client's paging, retry and error-body handling, against a scripted loopback server ---------
+
+@pytest.fixture
+def scripted_server():
+    """A loopback HTTP server answering POSTs from a list of (status, headers, body) in order,
+    recording each request's path and JSON body."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    answers: list[tuple[int, dict, bytes]] = []
+    requests: list[tuple[str, dict]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server hook's name
+            length = int(self.headers.get("Content-Length") or 0)
+            requests.append((self.path, json.loads(self.rfile.read(length) or b"null")))
+            status, headers, body = answers.pop(0)
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", answers, requests
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_list_follows_pages_and_retries_a_409_with_retry_after(scripted_server) -> None:
+    url, answers, requests = scripted_server
+    answers += [(200, {}, b'{"results": ["1", "2"], "next_page_token": "p2"}'),
+                (409, {"Retry-After": "0"}, b'{"message": "not ready"}'),
+                (200, {}, b'{"results": ["3"], "next_page_token": null}')]
+    ids = OsoClient(url).list({"type": "User", "id": "a"}, "read", "Repo")
+    assert ids == ["1", "2", "3"]
+    assert [(path, body["page_size"], body["page_token"]) for path, body in requests] == [
+        ("/api/list", 10_000, None), ("/api/list", 10_000, "p2"), ("/api/list", 10_000, "p2")]
+
+
+def test_error_bodies_become_the_message_and_status(scripted_server) -> None:
+    url, answers, _ = scripted_server
+    answers += [(400, {}, b'{"message": "bad thing"}'), (503, {}, b"plain text"), (409, {}, b"")]
+    client = OsoClient(url)
+    for status, message in ((400, "bad thing"), (503, "plain text")):
+        with pytest.raises(ClientError) as caught:
+            client.insert({"predicate": "p", "args": [{"type": "User", "id": "a"}]})
+        assert (caught.value.status, caught.value.message) == (status, message)
+    with pytest.raises(ClientError, match="HTTP 409 with an empty body"):  # 409 without Retry-After: no retry
+        client.list({"type": "User", "id": "a"}, "read", "Repo")
+
+
+def test_an_answer_that_is_not_json_or_lacks_its_key_is_an_error(scripted_server) -> None:
+    url, answers, _ = scripted_server
+    answers += [(200, {}, b"<html>"), (200, {}, b'{"allowd": true}'), (200, {}, b'{"allowed": "yes"}')]
+    client = OsoClient(url)
+    for message in ("not JSON", "has no 'allowed'", "non-boolean 'allowed'"):
+        with pytest.raises(ClientError, match=message):
+            client.authorize({"type": "User", "id": "a"}, "read", {"type": "Repo", "id": "1"})
