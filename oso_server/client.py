@@ -10,6 +10,7 @@ naming the URL.
 
 from __future__ import annotations
 
+import builtins
 import json
 import time
 import urllib.error
@@ -175,9 +176,10 @@ class OsoClient:
         return allowed
 
     def list(self, actor: WireValue, action: str, resource_type: str,
-             context_facts: Sequence[dict] = ()) -> list[str]:
+             context_facts: Sequence[dict] = ()) -> builtins.list[str]:
         """The ids of `resource_type` `actor` may `action`, every page (POST /list)."""
-        ids: list[str] = []
+        # (`builtins.list`: in this class `list` is the method, named after the clients' own.)
+        ids: builtins.list[str] = []
         token: Optional[str] = None
         while True:
             answer = self._list_page({
@@ -190,18 +192,17 @@ class OsoClient:
                 return ids
 
     def _list_page(self, body: dict) -> dict:
-        for attempt in range(_LIST_TRIES):
+        for _ in range(_LIST_TRIES - 1):
             try:
                 return self._post("/list", body)
             except ClientError as error:
-                if error.status != 409 or attempt == _LIST_TRIES - 1:
-                    raise
-                if error.retry_after is None:
+                if error.status != 409 or error.retry_after is None:
                     raise
                 time.sleep(min(max(error.retry_after, 0.0), _MAX_RETRY_AFTER))
-        raise AssertionError("unreachable: the last attempt re-raises")
+        return self._post("/list", body)  # the last try: whatever it raises is the answer
 
-    def actions(self, actor: WireValue, resource: WireValue, context_facts: Sequence[dict] = ()) -> list[str]:
+    def actions(self, actor: WireValue, resource: WireValue,
+                context_facts: Sequence[dict] = ()) -> builtins.list[str]:
         """The actions `actor` may take on `resource` (POST /actions)."""
         answer = self._post("/actions", {
             "actor_type": actor["type"], "actor_id": actor["id"],
