@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from oso_server.app import create_app
 from oso_server.config import ServerConfig
-from oso_server.keys import DEV_TEST_KEY
+from oso_server.keys import DEV_TEST_KEY, ApiKey, KeyRing, dev_key
 
 AUTH = {"Authorization": f"Bearer {DEV_TEST_KEY}"}
 POLICY = """
@@ -473,3 +473,27 @@ def test_unknown_routes_and_methods_and_keys(api):
                      headers={"Authorization": "Bearer wrong"}), 401)
     refused(api.post("/api/authorize", json=authorize_body("a", "read", "Org", "o")), 401)
     assert all_facts(api) == []
+
+
+def test_writes_need_a_read_write_key_and_each_key_sees_its_own_environment(tmp_path):
+    read_only = ApiKey(name="reader", environment="default", read_only=True, secret="ro-secret")
+    other = ApiKey(name="other", environment="staging", read_only=False, secret="staging-secret")
+    config = ServerConfig(database=str(tmp_path / "f.db"), data_dir=tmp_path, keys=KeyRing([dev_key(), read_only, other]))
+    with TestClient(create_app(config)) as client:
+        ok(client.post("/api/policy", json={"filename": "", "src": POLICY}, headers=AUTH))
+        ok(client.post("/api/batch", json=[{"inserts": [role("alice", "member", "acme")]}], headers=AUTH))
+        reader = {"Authorization": "Bearer ro-secret"}
+        refused(client.post("/api/policy", json={"filename": "", "src": OTHER_POLICY}, headers=reader), 403, "read-only")
+        refused(client.post("/api/batch", json=[{"deletes": [fact("has_role", None, None, None)]}], headers=reader), 403)
+        refused(client.post("/api/clear_data", headers=reader), 403)
+        assert ok(client.post("/api/authorize", json=authorize_body("alice", "read", "Org", "acme"), headers=reader)) == {
+            "allowed": True}
+        assert len(ok(client.get("/api/facts?predicate=has_role", headers=reader))) == 1
+        assert set(ok(client.post("/api/expect", json={"request_id": "r", "expected": True}, headers=reader))) == {
+            "message"}
+        staging = {"Authorization": "Bearer staging-secret"}
+        assert ok(client.get("/api/policy", headers=staging)) == {"policy": None}
+        assert ok(client.get("/api/facts?predicate=has_role", headers=staging)) == []
+        ok(client.post("/api/policy", json={"filename": "", "src": POLICY}, headers=staging))
+        ok(client.post("/api/clear_data", headers=staging))
+        assert len(ok(client.get("/api/facts?predicate=has_role", headers=AUTH))) == 1
