@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Optional, Sequence
 
-from . import serve
+from . import client_cli, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser = commands.add_parser("serve", help="run the server", description="Run the server.")
     serve.add_arguments(serve_parser)
     serve_parser.set_defaults(run=serve.main)
+    client_cli.add_commands(commands)
     return parser
 
 
