@@ -25,13 +25,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
     parser.add_argument("--environment", default=DEFAULT_ENVIRONMENT,
                         help="the environment --policy loads into (default: 'default')")
+    parser.add_argument("--decision-log", metavar="PATH|-",
+                        help="write one JSON line per decision request to PATH (appended), or '-' for stdout")
+    parser.add_argument("--metrics-key-required", action="store_true", help="GET /metrics needs an API key")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
 
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
     """The configuration the options describe."""
     return ServerConfig(database=args.database, data_dir=args.data_dir or default_data_dir(),
-                        policy_files=list(args.policy), environment=args.environment, host=args.host, port=args.port)
+                        policy_files=list(args.policy), environment=args.environment, host=args.host, port=args.port,
+                        decision_log=args.decision_log, metrics_key_required=args.metrics_key_required)
 
 
 def run(config: ServerConfig, log_level: str = "info") -> None:
