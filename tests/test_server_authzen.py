@@ -4,6 +4,8 @@ errors, and answers equal to the fact store's own `authorize` / `list` / `action
 from __future__ import annotations
 
 import itertools
+import re
+from pathlib import Path
 
 import pytest
 
@@ -452,3 +454,36 @@ def test_access_routes_take_post_only(server):
     client, _ = server
     response = client.get("/access/v1/evaluation", headers=AUTH)
     assert response.status_code == 405 and "not allowed" in response.json()["message"]
+
+
+def test_a_rule_for_every_subject_answers_the_wildcard_id(server):
+    client, store = server
+    body = {"subject": {"type": "User"}, "action": {"name": "read"}, "resource": wire(SLED)}
+    assert search(client, "/access/v1/search/subject", body)["results"] == [{"type": "User", "id": "*"}]
+    assert store.authorize(Value("User", "anyone at all"), "read", SLED) is True
+
+
+# The examples of docs/server-authzen.md ---------------------------------------------------------
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "server-authzen.md"
+_EXAMPLE = re.compile(r"curl -s \$OSO_URL(\S+)(?: -H [^\n]*)?(?:\\\n)?(?:  -d '(.*?)')?\n# (.*?)\n(?=\n|```|curl)", re.S)
+
+
+def test_the_doc_examples_answer_as_shown(tmp_path):
+    text = DOC.read_text()
+    policy = re.search(r"```polar\n(.*?)```", text, re.S).group(1)
+    app = create_app(ServerConfig(database=str(tmp_path / "f.db")))
+    store = app.state.server.environments.get("default")
+    store.policy(policy)
+    for fact in re.findall(r'oso\.insert\(\("(\w+)", Value\("(\w+)", "(\w+)"\), "(\w+)", Value\("(\w+)", "(\w+)"\)\)\)',
+                           text):
+        store.insert((fact[0], Value(fact[1], fact[2]), fact[3], Value(fact[4], fact[5])))
+    examples = _EXAMPLE.findall(text)
+    assert len(examples) == 7
+    with TestClient(app, base_url="http://127.0.0.1:8080") as client:
+        for path, body, shown in examples:
+            if body:
+                response = client.post(path, content=body.encode(), headers=AUTH)
+            else:
+                response = client.get(path)
+            assert response.text == "".join(line.lstrip("# ").strip() for line in shown.split("\n")), path
