@@ -14,6 +14,8 @@ pytest.importorskip("httpx")
 
 from starlette.testclient import TestClient
 
+from fixtures.databases import postgres_schema, require_postgres
+from fixtures.server_process import postgres_server_url
 from oso_core.values import Value
 from oso_server import create_app
 from oso_server.authzen_wire import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -487,3 +489,26 @@ def test_the_doc_examples_answer_as_shown(tmp_path):
             else:
                 response = client.get(path)
             assert response.text == "".join(line.lstrip("# ").strip() for line in shown.split("\n")), path
+
+
+def test_the_routes_answer_alike_on_postgresql():
+    require_postgres()
+    with postgres_schema() as schema:
+        app = create_app(ServerConfig(database=postgres_server_url(schema)))
+        store = app.state.server.environments.get("default")
+        store.policy(POLICY)
+        for fact in FACTS:
+            store.insert(fact)
+        with TestClient(app) as client:
+            assert post(client, "/access/v1/evaluation", question(ALICE, "write", ANVIL)).json() == {"decision": True}
+            assert post(client, "/access/v1/evaluations", batch()).json() == {"evaluations": [
+                {"decision": d} for d in (True, False, True, False)]}
+            resources = {"subject": wire(ALICE), "action": {"name": "read"}, "resource": {"type": "Repo"}}
+            assert [r["id"] for r in search(client, "/access/v1/search/resource", resources)["results"]] == [
+                "anvil", "rocket", "sled"]
+            subjects = {"subject": {"type": "User"}, "action": {"name": "read"}, "resource": wire(ANVIL)}
+            assert [r["id"] for r in search(client, "/access/v1/search/subject", subjects)["results"]] == [
+                "alice", "bob"]
+            actions = {"subject": wire(ALICE), "resource": wire(ANVIL)}
+            assert search(client, "/access/v1/search/action", actions)["results"] == [{"name": "read"},
+                                                                                       {"name": "write"}]
