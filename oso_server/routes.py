@@ -7,10 +7,10 @@ and returns `RouteSpec`s; `create_app` wraps each with the rules every request f
 from __future__ import annotations
 
 from .endpoint import RouteSpec, ServerState
-from . import authzen, health, metrics
+from . import authzen, cloud_decisions, cloud_facts, cloud_misc, cloud_policy, health, metrics
 
 
 def route_specs(state: ServerState) -> list[RouteSpec]:
     """Every route of the server."""
-    modules = [health, authzen, metrics]
+    modules = [health, cloud_policy, cloud_facts, cloud_decisions, cloud_misc, authzen, metrics]
     return [spec for module in modules for spec in module.routes(state)]

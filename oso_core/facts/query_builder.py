@@ -112,6 +112,11 @@ class QueryBuilder:
         rows = self._rows()
         return _shape(arg, rows)
 
+    def rows(self) -> list[dict]:
+        """Every distinct solution as `{variable id: id string, or None for any value}`, with
+        every variable of the query in every row (the oso-cloud `evaluate_query` wire form)."""
+        return self._rows()
+
     def _rows(self) -> list:
         d = self._decisions
         names = list(self._constraints)

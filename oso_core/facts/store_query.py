@@ -39,3 +39,9 @@ class StoreQuery:
         distinct tuples; {K: sub}: sub's result per value of K ("*": any value). One SQL statement."""
         with self._serial:
             return self._builder.evaluate(arg)
+
+    def rows(self) -> list[dict]:
+        """Every distinct solution as `{variable id: id string, or None for any value}`, one key
+        per variable of the query (what `evaluate` shapes its answers from)."""
+        with self._serial:
+            return self._builder.rows()
