@@ -163,3 +163,22 @@ def test_a_server_process_logs_decisions_and_serves_metrics(tmp_path):
     assert (line["request_id"], line["allowed"], line["policy_version"]) == (request_id, False, 1)
     assert 'oso_server_requests_total{method="POST",route="/access/v1/evaluation",status="200"} 1' in metrics
     assert 'oso_server_decisions_total{decision="deny"} 1' in metrics
+
+
+def test_the_oso_cloud_decision_routes_are_logged_and_counted(logged):
+    client, store, path = logged
+    body = {"actor_type": "User", "actor_id": "bob", "action": "read", "resource_type": "Repo",
+            "resource_id": "anvil", "context_facts": []}
+    assert client.post("/api/authorize", json=body, headers=AUTH).json() == {"allowed": True}
+    listed = {"actor_type": "User", "actor_id": "bob", "action": "read", "resource_type": "Repo",
+              "context_facts": []}
+    assert client.post("/api/list", json=listed, headers=AUTH).status_code == 200
+    authorize_line, list_line = lines(path)
+    assert (authorize_line["method"], authorize_line["actor"], authorize_line["resource"]) == (
+        "authorize", "User:bob", "Repo:anvil")
+    assert (authorize_line["allowed"], authorize_line["policy_version"], authorize_line["environment"]) == (
+        True, store.policy_version, "prod")
+    assert (list_line["method"], list_line["result"], list_line["result_count"]) == ("list", ["anvil"], 1)
+    metrics = client.get("/metrics").text
+    assert 'oso_server_decisions_total{decision="allow"} 1' in metrics
+    assert 'oso_server_decisions_total{decision="list"} 1' in metrics
