@@ -146,8 +146,9 @@ def search_action(call: Call) -> dict:
 
 def configuration(call: Call) -> dict:
     """`GET /.well-known/authzen-configuration`: this PDP's identifier (the URL it was reached
-    at) and its endpoints."""
+    at) and its endpoints. Clients may cache it for five minutes (the spec asks PDPs to say how long)."""
     base = str(call.request.base_url).rstrip("/")
+    call.headers["Cache-Control"] = "max-age=300"
     return {
         "policy_decision_point": base,
         "access_evaluation_endpoint": base + EVALUATION,

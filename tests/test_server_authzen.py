@@ -441,6 +441,7 @@ def test_well_known_configuration_lists_every_endpoint_without_a_key(server):
     client, _ = server
     response = client.get("/.well-known/authzen-configuration")
     assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    assert response.headers["cache-control"] == "max-age=300"
     base = "http://testserver"
     assert response.json() == {
         "policy_decision_point": base,
