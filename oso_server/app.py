@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .config import ServerConfig
+from .decision_log import install_decision_log
 from .endpoint import ServerState, endpoint, json_response, request_id_of
 from .routes import route_specs
 
@@ -34,11 +35,14 @@ def create_app(config: ServerConfig, state: Optional[ServerState] = None) -> Sta
     if config.policy_files:
         state.environments.get(config.environment).load_files(config.policy_files)
     routes = [Route(spec.path, endpoint(spec, state), methods=[spec.method]) for spec in route_specs(state)]
+    decision_log = install_decision_log(state)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
         state.environments.close()
+        if decision_log is not None:
+            decision_log.close()
 
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error}, lifespan=lifespan)
     app.state.server = state

@@ -51,6 +51,11 @@ class ServerConfig:
     port: int = DEFAULT_PORT
     watch: bool = False
     max_body_bytes: int = MAX_BODY_BYTES
+    #: Where to write one JSON line per decision request: a file path, "-" for standard output,
+    #: None for no decision log (docs/server-observability.md).
+    decision_log: Optional[str] = None
+    #: Whether `GET /metrics` needs an API key like the API routes (default: open, for scrapers).
+    metrics_key_required: bool = False
 
     def database_url(self) -> str:
         """The database to open: `database` as given, or the SQLite file in `data_dir` (created)."""

@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dev", action="store_true",
                         help="also accept Oso's public Dev Server test key when keys are configured")
     parser.add_argument("--watch", action="store_true", help="reload the --policy files when they change")
+    parser.add_argument("--decision-log", metavar="PATH|-",
+                        help="write one JSON line per decision request to PATH (appended), or '-' for stdout")
+    parser.add_argument("--metrics-key-required", action="store_true", help="GET /metrics needs an API key")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
 
 
@@ -67,7 +70,8 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
     port = args.port if args.port is not None else default_port()
     return ServerConfig(database=args.database, data_dir=args.data_dir or default_data_dir(), keys=keys,
                         policy_files=list(args.policy), environment=args.environment, host=args.host, port=port,
-                        watch=args.watch)
+                        watch=args.watch, decision_log=args.decision_log,
+                        metrics_key_required=args.metrics_key_required)
 
 
 def run(config: ServerConfig, log_level: str = "info") -> None:
