@@ -22,6 +22,20 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("OSO_DIRECTORY") or "oso-data")
 
 
+def default_port() -> int:
+    """`$OSO_PORT` (the Dev Server's variable), else 8080."""
+    given = os.environ.get("OSO_PORT", "").strip()
+    if not given:
+        return DEFAULT_PORT
+    try:
+        port = int(given)
+    except ValueError:
+        raise ValueError(f"$OSO_PORT is not a port number: {given!r:.40}") from None
+    if not 0 < port < 65536:
+        raise ValueError(f"$OSO_PORT is out of range 1-65535: {port}")
+    return port
+
+
 @dataclass
 class ServerConfig:
     """A server's settings. `database` is a SQLAlchemy URL or a SQLite file path; None means the

@@ -1,14 +1,24 @@
 """The environments of one database: a `FactStore` per environment, opened on first use and
-sharing one SQLAlchemy engine (so one connection pool)."""
+sharing one SQLAlchemy engine (so one connection pool), and the background tasks that keep
+them current (the policy refresher of `oso_server.replicas`, the `--watch` of `oso_server.watch`)."""
 
 from __future__ import annotations
 
 import threading
+from typing import Optional, Protocol
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from oso_core.facts import FactStore, FactStoreError, open_engine
+
+
+class BackgroundTask(Protocol):
+    """A thread-backed task stopped before the stores close."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 class Environments:
@@ -18,6 +28,7 @@ class Environments:
         self.engine: Engine = open_engine(database)
         self._stores: dict[str, FactStore] = {}
         self._lock = threading.Lock()
+        self._tasks: list[BackgroundTask] = []
 
     def get(self, name: str) -> FactStore:
         """The store of environment `name` (opened, and its newest policy loaded, on first use)."""
@@ -41,8 +52,20 @@ class Environments:
         """The stores opened so far."""
         return list(self._stores.values())
 
+    def opened_store(self, name: str) -> Optional[FactStore]:
+        """The store of environment `name` if it is open (without opening it)."""
+        return self._stores.get(name)
+
+    def start(self, task: BackgroundTask) -> None:
+        """Start `task`; `close()` stops it before closing the stores."""
+        task.start()
+        self._tasks.append(task)
+
     def close(self) -> None:
-        """Close every store and the engine."""
+        """Stop the background tasks, then close every store and the engine."""
+        for task in reversed(self._tasks):
+            task.stop()
+        self._tasks.clear()
         for store in self.opened():
             store.close()
         self.engine.dispose()

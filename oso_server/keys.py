@@ -80,3 +80,17 @@ class KeyRing:
         if found is None:
             raise Unauthorized("Invalid API key")
         return found
+
+
+def key_ring(configured: Iterable[ApiKey], dev: bool = False) -> tuple[KeyRing, bool]:
+    """The keys a server accepts, and whether it is in dev mode (accepts `DEV_TEST_KEY`).
+
+    No configured key: dev mode, only the test key (read-write on "default"). Configured keys:
+    only those, plus the test key if `dev`. A configured key may not use the public test key's
+    secret: it would be accepted without `dev`."""
+    keys = list(configured)
+    if any(hmac.compare_digest(_digest(k.secret), _digest(DEV_TEST_KEY)) for k in keys):
+        raise ValueError("A configured API key uses Oso's public Dev Server test key as its secret")
+    if not keys:
+        return KeyRing([dev_key()]), True
+    return KeyRing([*keys, dev_key()] if dev else keys), dev

@@ -1,5 +1,6 @@
-"""`python -m oso_server serve`: build a `ServerConfig` from the command line and run the app
-under uvicorn."""
+"""`python -m oso_server serve`: build a `ServerConfig` from the command line and the
+environment, and run the app under uvicorn with its background tasks (the policy refresher
+that keeps replicas in step, and `--watch`). docs/server-operations.md."""
 
 from __future__ import annotations
 
@@ -7,8 +8,14 @@ import argparse
 import logging
 from pathlib import Path
 
-from .config import DEFAULT_HOST, DEFAULT_PORT, ServerConfig, default_data_dir
-from .keys import DEFAULT_ENVIRONMENT
+from oso_core.exceptions import OsoError
+from oso_core.facts import FactStoreError
+
+from .config import DEFAULT_HOST, ServerConfig, default_data_dir, default_port
+from .config_file import KEYS_VARIABLE, KeyConfigError, keys_from_environment, keys_from_file
+from .keys import DEFAULT_ENVIRONMENT, KeyRing, key_ring
+from .replicas import PolicyRefresher
+from .watch import PolicyWatcher, describe_load_error
 
 log = logging.getLogger("oso_server")
 
@@ -22,16 +29,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="where the default SQLite file lives (default: $OSO_DIRECTORY, else ./oso-data)")
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
+    parser.add_argument("--port", type=int, default=None, help="port to listen on (default: $OSO_PORT, else 8080)")
     parser.add_argument("--environment", default=DEFAULT_ENVIRONMENT,
                         help="the environment --policy loads into (default: 'default')")
+    parser.add_argument("--config", type=Path, default=None, metavar="FILE",
+                        help=f"a TOML file of API keys ([[keys]] tables); more keys may come from ${KEYS_VARIABLE}")
+    parser.add_argument("--dev", action="store_true",
+                        help="also accept Oso's public Dev Server test key when keys are configured")
+    parser.add_argument("--watch", action="store_true", help="reload the --policy files when they change")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
 
 
+def keys_from_args(args: argparse.Namespace) -> tuple[KeyRing, bool]:
+    """The keys the options and `$OSO_SERVER_KEYS` configure, and whether in dev mode."""
+    configured = keys_from_environment()
+    if args.config is not None:
+        configured += keys_from_file(args.config)
+    try:
+        return key_ring(configured, args.dev)
+    except ValueError as error:
+        raise KeyConfigError(str(error)) from None
+
+
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
-    """The configuration the options describe."""
-    return ServerConfig(database=args.database, data_dir=args.data_dir or default_data_dir(),
-                        policy_files=list(args.policy), environment=args.environment, host=args.host, port=args.port)
+    """The configuration the options describe (ValueError if it cannot be used)."""
+    if args.watch and not args.policy:
+        raise ValueError("--watch needs at least one --policy file to watch")
+    keys, dev = keys_from_args(args)
+    if dev:
+        extra = "" if len(keys.keys) == 1 else " besides the configured keys"
+        log.warning("dev mode: accepting Oso's public Dev Server test key (read-write on environment %r)%s; "
+                    "anyone may use it: configure API keys (--config or $%s) and drop --dev outside development",
+                    DEFAULT_ENVIRONMENT, extra, KEYS_VARIABLE)
+    for key in keys.keys:
+        log.info("API key %r: environment %r, %s", key.name, key.environment,
+                 "read-only" if key.read_only else "read-write")
+    port = args.port if args.port is not None else default_port()
+    return ServerConfig(database=args.database, data_dir=args.data_dir or default_data_dir(), keys=keys,
+                        policy_files=list(args.policy), environment=args.environment, host=args.host, port=port,
+                        watch=args.watch)
 
 
 def run(config: ServerConfig, log_level: str = "info") -> None:
@@ -40,13 +76,27 @@ def run(config: ServerConfig, log_level: str = "info") -> None:
 
     from .app import create_app
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(config)
+    environments = app.state.server.environments
+    environments.start(PolicyRefresher(environments))
+    if config.watch:
+        environments.start(PolicyWatcher(lambda: environments.get(config.environment), config.policy_files))
+        log.info("watching %s for changes", ", ".join(map(str, config.policy_files)))
     log.info("oso_server on http://%s:%d (database %s)", config.host, config.port,
-             app.state.server.environments.engine.url.render_as_string(hide_password=True))
+             environments.engine.url.render_as_string(hide_password=True))
     uvicorn.run(app, host=config.host, port=config.port, log_level=log_level, access_log=False)
 
 
 def main(args: argparse.Namespace) -> int:
-    run(config_from_args(args), args.log_level)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = config_from_args(args)
+    except ValueError as error:  # KeyConfigError included: a message, never a traceback
+        log.error("cannot start: %s", error)
+        return 2
+    try:
+        run(config, args.log_level)
+    except (OsoError, FactStoreError, OSError) as error:  # a policy or database that cannot be opened
+        log.error("cannot start: %s", describe_load_error(error))
+        return 1
     return 0

@@ -11,12 +11,19 @@ import time
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..oso import Oso
 from .errors import FactStoreError
 from .schema import meta_table, policies_table
+
+#: The PostgreSQL channel told (NOTIFY, payload: the environment) of every new policy version, in
+#: the transaction that stores it: listeners (oso_server replicas) learn of it once it is committed.
+POLICY_CHANNEL = "oso_policy_versions"
+#: PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; a longer environment name is sent empty
+#: ("some environment changed").
+_MAX_PAYLOAD = 7000
 
 #: Whether this front end knows dialects (checked once: the signature does not change at runtime).
 HAS_DIALECTS = "dialect" in inspect.signature(Oso.load_str).parameters
@@ -71,6 +78,18 @@ def latest(engine: Engine, environment: str) -> Optional[tuple[int, str, Optiona
     return row[0], row[1], dialect or None
 
 
+def newest_version(engine: Engine, environment: str) -> int:
+    """The newest stored policy version of the environment (0: none): one `SELECT max(version)`
+    over the primary key, cheap enough to poll."""
+    p = policies_table
+    try:
+        with engine.connect() as conn:
+            newest = conn.execute(select(func.max(p.c.version)).where(p.c.env == environment)).scalar()
+    except SQLAlchemyError as error:
+        raise FactStoreError(f"Reading the policy version of environment {environment!r} failed: {error}") from error
+    return int(newest or 0)
+
+
 def record(engine: Engine, environment: str, src: str, filename: Optional[str], dialect: Optional[str]) -> int:
     """Store a new policy version of the environment (one above the newest) and the dialect it
     was loaded in; return the version."""
@@ -83,6 +102,10 @@ def record(engine: Engine, environment: str, src: str, filename: Optional[str], 
                 conn.execute(p.insert().values(env=environment, version=version, filename=filename, src=src,
                                                created_at=time.time()))
                 conn.execute(meta_table.insert().values(key=_dialect_key(environment, version), value=effective_dialect(dialect) or ""))
+                if conn.dialect.name == "postgresql":
+                    payload = environment if len(environment.encode("utf-8")) < _MAX_PAYLOAD else ""
+                    conn.execute(text("SELECT pg_notify(:channel, :payload)"),
+                                 {"channel": POLICY_CHANNEL, "payload": payload})
             return version
         except IntegrityError:
             continue
