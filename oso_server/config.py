@@ -51,6 +51,9 @@ class ServerConfig:
     port: int = DEFAULT_PORT
     watch: bool = False
     max_body_bytes: int = MAX_BODY_BYTES
+    #: Threads running the handlers (None: anyio's default of 40; 0: none, every handler runs
+    #: on the event loop, one request at a time per process).
+    handler_threads: Optional[int] = None
 
     def database_url(self) -> str:
         """The database to open: `database` as given, or the SQLite file in `data_dir` (created)."""

@@ -50,7 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, metavar="N",
                         help="server processes sharing the port (default 1); each is a replica on the same database")
     parser.add_argument("--threads", type=int, default=None, metavar="N",
-                        help="worker threads per process running the handlers (default: anyio's 40)")
+                        help="threads per process running the handlers (default: anyio's 40; 0: handlers run on "
+                             "the event loop, one request at a time per process: scale with --workers)")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
 
 
@@ -67,6 +68,11 @@ def keys_from_args(args: argparse.Namespace) -> tuple[KeyRing, bool]:
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
     """The configuration the options describe (ValueError if it cannot be used)."""
+    threads = getattr(args, "threads", None)
+    if threads is not None and threads < 0:
+        raise ValueError("--threads must be 0 or more")
+    if getattr(args, "workers", 1) < 1:
+        raise ValueError("--workers must be at least 1")
     if args.watch and not args.policy:
         raise ValueError("--watch needs at least one --policy file to watch")
     keys, dev = keys_from_args(args)
@@ -81,7 +87,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
     port = args.port if args.port is not None else default_port()
     return ServerConfig(database=args.database, data_dir=args.data_dir or default_data_dir(), keys=keys,
                         policy_files=list(args.policy), environment=args.environment, host=args.host, port=port,
-                        watch=args.watch)
+                        watch=args.watch, handler_threads=threads)
 
 
 def build_app(config: ServerConfig, threads: Optional[int] = None) -> "Starlette":
@@ -95,7 +101,7 @@ def build_app(config: ServerConfig, threads: Optional[int] = None) -> "Starlette
     if config.watch:
         environments.start(PolicyWatcher(lambda: environments.get(config.environment), config.policy_files))
         log.info("watching %s for changes", ", ".join(map(str, config.policy_files)))
-    if threads is not None:
+    if threads:
         _limit_threads(app, threads)
     log.info("oso_server on http://%s:%d (database %s)", config.host, config.port,
              environments.engine.url.render_as_string(hide_password=True))
@@ -155,8 +161,6 @@ def main(args: argparse.Namespace) -> int:
         log.error("cannot start: %s", error)
         return 2
     try:
-        if args.workers < 1:
-            raise ValueError("--workers must be at least 1")
         run(config, args.log_level, args.workers, args.threads, args)
     except (OsoError, FactStoreError, OSError) as error:  # a policy or database that cannot be opened
         log.error("cannot start: %s", describe_load_error(error))
