@@ -36,6 +36,7 @@ def checked_context(store: FactStore, facts: Sequence[tuple], path: str = "conte
 
 
 def authorize(call: Call) -> dict:
+    """`{"allowed": bool}`: does `allow(actor, action, resource)` hold?"""
     body = request_object(call)
     actor = entity_field(body, "actor")
     action = text_field(body, "action", allow_empty=True)
@@ -79,6 +80,7 @@ def list_resources(call: Call) -> dict:
 
 
 def actions(call: Call) -> dict:
+    """`{"results": [action, ...]}`: what the actor may do to the resource, sorted."""
     body = request_object(call)
     actor = entity_field(body, "actor")
     resource = entity_field(body, "resource")
@@ -108,6 +110,7 @@ def _shown(value: Any) -> str:
 
 
 def routes(state: ServerState) -> list[RouteSpec]:
+    """The routes of this module."""
     return [
         RouteSpec("POST", "/api/authorize", authorize),
         RouteSpec("POST", "/api/list", list_resources),

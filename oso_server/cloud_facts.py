@@ -108,6 +108,7 @@ def clear_data(call: Call) -> dict:
 
 
 def routes(state: ServerState) -> list[RouteSpec]:
+    """The routes of this module."""
     return [
         RouteSpec("POST", "/api/batch", batch, write=True),
         RouteSpec("GET", "/api/facts", get_facts, body=False),

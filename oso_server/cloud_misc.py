@@ -39,5 +39,6 @@ def agent_event(call: Call) -> dict:
 
 
 def routes(state: ServerState) -> list[RouteSpec]:
+    """The routes of this module."""
     return [RouteSpec("POST", "/api/expect", expect),
             *(RouteSpec("POST", f"/api/agents/event/{kind}", agent_event) for kind in AGENT_EVENTS)]

@@ -50,6 +50,7 @@ def load_checked(src: str) -> tuple[Oso, list[TestOutcome]]:
 
 
 def post_policy(call: Call) -> object:
+    """Install a new policy (200), keep the same one (202), or refuse one that fails (400)."""
     if call.body is NO_BODY:
         raise BadRequest('request body: expected {"filename": ..., "src": "<polar>"}, got nothing')
     body = require_object(call.body, "request body")
@@ -89,6 +90,7 @@ def policy_metadata(call: Call) -> dict:
 
 
 def routes(state: ServerState) -> list[RouteSpec]:
+    """The routes of this module."""
     return [
         RouteSpec("POST", "/api/policy", post_policy, write=True),
         RouteSpec("GET", "/api/policy", get_policy, body=False),

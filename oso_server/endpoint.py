@@ -159,6 +159,8 @@ def parse_json(raw: bytes) -> Any:
         return json.loads(raw)
     except UnicodeDecodeError:
         raise BadRequest("Request body is not UTF-8 JSON") from None
+    except RecursionError:  # the decoder recurses per nesting level
+        raise BadRequest("Malformed JSON in request body: nested too deeply") from None
     except json.JSONDecodeError as error:
         raise BadRequest(f"Malformed JSON in request body: {error.msg} at line {error.lineno} "
                          f"column {error.colno}") from None

@@ -42,6 +42,7 @@ class PageToken:
     after: str
 
     def encode(self) -> str:
+        """The token as the client sees it."""
         raw = json.dumps({"v": self.version, "q": self.query, "n": self.size, "a": self.after},
                          separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")

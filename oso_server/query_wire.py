@@ -12,16 +12,14 @@ is limited to (a concrete argument is a variable with one id).
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable, Sequence
 
 from oso_core.facts import FactStore, QueryVariable
 
 from .errors import BadRequest
-from .wire import BOOLEAN, INTEGER, bad, context_facts, field, require_list, require_object, shown, text
+from .wire import BOOLEAN, INTEGER, bad, context_facts, field, is_integer_id, require_list, require_object, shown, text
 
 _ABSTRACT = ("Actor", "Resource")
-_INTEGER_TEXT = re.compile(r"^-?[0-9]{1,19}$")
 
 
 def _call(value: Any, path: str) -> tuple[str, list[str]]:
@@ -44,8 +42,8 @@ def _ids(type_: str, value: Any, path: str) -> list[str]:
         elif isinstance(item, int):
             item = str(item)
         item = text(item, where, allow_empty=True)
-        if type_ == INTEGER and not _INTEGER_TEXT.match(item):
-            raise BadRequest(f"{where}: an Integer id is a decimal integer, got {shown(item)}")
+        if type_ == INTEGER and not is_integer_id(item):
+            raise BadRequest(f"{where}: an Integer id is a 64-bit decimal integer, got {shown(item)}")
         if type_ == BOOLEAN and item not in ("true", "false"):
             raise BadRequest(f'{where}: a Boolean id is "true" or "false", got {shown(item)}')
         ids.append(item)

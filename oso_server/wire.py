@@ -14,7 +14,7 @@ clients may send more.
 from __future__ import annotations
 
 import re
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Sequence, Union
 
 from oso_core.values import Arg, PatternArg, Value, ValueOfType
 
@@ -107,13 +107,18 @@ def _join(path: str, key: str) -> str:
 
 # Values ----------------------------------------------------------------------------------------
 
+def is_integer_id(id_: str) -> bool:
+    """Is `id_` the decimal text of a 64-bit signed integer (a Polar Integer)?"""
+    return bool(_INTEGER_TEXT.match(id_)) and _INT_MIN <= int(id_) <= _INT_MAX
+
+
 def primitive(type_: str, id_: str, path: str) -> Arg:
     """The store argument of a `{"type", "id"}` value whose type and id are already strings:
     `String` -> str, `Integer` -> int, `Boolean` -> bool, any other type -> `Value`."""
     if type_ == STRING:
         return id_
     if type_ == INTEGER:
-        if not _INTEGER_TEXT.match(id_) or not _INT_MIN <= int(id_) <= _INT_MAX:
+        if not is_integer_id(id_):
             raise BadRequest(f"{path}.id: an Integer id is a 64-bit decimal integer, got {shown(id_)}")
         return int(id_)
     if type_ == BOOLEAN:
@@ -201,13 +206,3 @@ def value_json(arg: Union[Value, str, int, bool]) -> dict:
 def fact_json(fact: Sequence[Any]) -> dict:
     """`{"predicate", "args"}` of a stored fact `(predicate, *args)`."""
     return {"predicate": fact[0], "args": [value_json(a) for a in fact[1:]]}
-
-
-def optional_int(obj: dict, key: str) -> Optional[int]:
-    """An optional integer field (absent or null: None)."""
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise bad(key, "an integer", value)
-    return value
