@@ -56,6 +56,9 @@ class ServerConfig:
     decision_log: Optional[str] = None
     #: Whether `GET /metrics` needs an API key like the API routes (default: open, for scrapers).
     metrics_key_required: bool = False
+    #: Threads running the handlers (None: anyio's default of 40; 0: none, every handler runs
+    #: on the event loop, one request at a time per process).
+    handler_threads: Optional[int] = None
 
     def database_url(self) -> str:
         """The database to open: `database` as given, or the SQLite file in `data_dir` (created)."""

@@ -182,6 +182,11 @@ def error_status(error: BaseException) -> tuple[int, str]:
 def endpoint(spec: RouteSpec, state: ServerState) -> Callable[[Request], Awaitable[Response]]:
     """The Starlette endpoint running `spec.handler` under the rules of every request."""
 
+    # `--threads 0` runs every handler on the event loop: each process answers one request at
+    # a time (scale with `--workers`), and no request pays a thread hop and the GIL hand-over
+    # between the loop and a handler thread. Decided once per route, not per request.
+    inline = spec.inline or state.config.handler_threads == 0
+
     async def run(request: Request) -> Response:
         started = time.perf_counter()
         request_id = request_id_of(request)
@@ -197,7 +202,7 @@ def endpoint(spec: RouteSpec, state: ServerState) -> Callable[[Request], Awaitab
             if spec.body:
                 body = parse_json(await read_body(request, state.config.max_body_bytes))
             call = Call(request, key, state, body, request_id)
-            if spec.inline:
+            if inline:
                 result = spec.handler(call)
             else:
                 result = await run_in_threadpool(spec.handler, call)

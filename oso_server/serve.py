@@ -5,8 +5,13 @@ that keeps replicas in step, and `--watch`). docs/server-operations.md."""
 from __future__ import annotations
 
 import argparse
+import base64
+import contextlib
 import logging
+import os
+import pickle
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, AsyncIterator, Optional
 
 from oso_core.exceptions import OsoError
 from oso_core.facts import FactStoreError
@@ -17,7 +22,12 @@ from .keys import DEFAULT_ENVIRONMENT, KeyRing, key_ring
 from .replicas import PolicyRefresher
 from .watch import PolicyWatcher, describe_load_error
 
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
 log = logging.getLogger("oso_server")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+WORKER_ARGS_VARIABLE = "OSO_SERVER_WORKER_ARGS"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--decision-log", metavar="PATH|-",
                         help="write one JSON line per decision request to PATH (appended), or '-' for stdout")
     parser.add_argument("--metrics-key-required", action="store_true", help="GET /metrics needs an API key")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="server processes sharing the port (default 1); each is a replica on the same database")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="threads per process running the handlers (default: anyio's 40; 0: handlers run on "
+                             "the event loop, one request at a time per process: scale with --workers)")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
 
 
@@ -56,6 +71,11 @@ def keys_from_args(args: argparse.Namespace) -> tuple[KeyRing, bool]:
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
     """The configuration the options describe (ValueError if it cannot be used)."""
+    threads = getattr(args, "threads", None)
+    if threads is not None and threads < 0:
+        raise ValueError("--threads must be 0 or more")
+    if getattr(args, "workers", 1) < 1:
+        raise ValueError("--workers must be at least 1")
     if args.watch and not args.policy:
         raise ValueError("--watch needs at least one --policy file to watch")
     keys, dev = keys_from_args(args)
@@ -71,13 +91,12 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
     return ServerConfig(database=args.database, data_dir=args.data_dir or default_data_dir(), keys=keys,
                         policy_files=list(args.policy), environment=args.environment, host=args.host, port=port,
                         watch=args.watch, decision_log=args.decision_log,
-                        metrics_key_required=args.metrics_key_required)
+                        metrics_key_required=args.metrics_key_required, handler_threads=threads)
 
 
-def run(config: ServerConfig, log_level: str = "info") -> None:
-    """Serve until interrupted."""
-    import uvicorn
-
+def build_app(config: ServerConfig, threads: Optional[int] = None) -> "Starlette":
+    """The app of one server process with its background tasks started (the policy refresher,
+    and the watcher with `--watch`); `threads` caps the handler thread pool."""
     from .app import create_app
 
     app = create_app(config)
@@ -86,20 +105,67 @@ def run(config: ServerConfig, log_level: str = "info") -> None:
     if config.watch:
         environments.start(PolicyWatcher(lambda: environments.get(config.environment), config.policy_files))
         log.info("watching %s for changes", ", ".join(map(str, config.policy_files)))
+    if threads:
+        _limit_threads(app, threads)
     log.info("oso_server on http://%s:%d (database %s)", config.host, config.port,
              environments.engine.url.render_as_string(hide_password=True))
-    uvicorn.run(app, host=config.host, port=config.port, log_level=log_level, access_log=False)
+    return app
+
+
+def _limit_threads(app: "Starlette", threads: int) -> None:
+    # anyio's thread limiter belongs to the running event loop, so it is set at start-up.
+    # Fewer threads than the default 40 means less GIL contention between handlers waiting
+    # on the database and the event loop parsing requests.
+    import anyio.to_thread
+
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app_: "Starlette") -> AsyncIterator[Any]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        async with inner(app_) as state:
+            yield state
+
+    app.router.lifespan_context = lifespan
+
+
+def worker_app() -> "Starlette":
+    """The app factory each `--workers` process calls: the options come from the parent
+    through `$OSO_SERVER_WORKER_ARGS` (pickled `serve` options; the parent sets it for its own
+    children only)."""
+    args = pickle.loads(base64.b64decode(os.environ[WORKER_ARGS_VARIABLE]))
+    logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT)
+    return build_app(config_from_args(args), args.threads)
+
+
+def run(config: ServerConfig, log_level: str = "info", workers: int = 1, threads: Optional[int] = None,
+        args: Optional[argparse.Namespace] = None) -> None:
+    """Serve until interrupted: one process, or `workers` processes (uvicorn's supervisor)
+    each building its own app from `args` (the same options: each is a replica)."""
+    import uvicorn
+
+    options = dict(host=config.host, port=config.port, log_level=log_level, access_log=False)
+    if workers <= 1:
+        uvicorn.run(build_app(config, threads), **options)
+        return
+    if args is None:
+        raise ValueError("--workers needs the serve options to hand to each worker")
+    # Fail here, once, on a policy or database that cannot be opened, not in every worker.
+    build_app(config).state.server.environments.close()
+    shipped = argparse.Namespace(**{k: v for k, v in vars(args).items() if not callable(v)})
+    os.environ[WORKER_ARGS_VARIABLE] = base64.b64encode(pickle.dumps(shipped)).decode("ascii")
+    uvicorn.run("oso_server.serve:worker_app", factory=True, workers=workers, **options)
 
 
 def main(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT)
     try:
         config = config_from_args(args)
     except ValueError as error:  # KeyConfigError included: a message, never a traceback
         log.error("cannot start: %s", error)
         return 2
     try:
-        run(config, args.log_level)
+        run(config, args.log_level, args.workers, args.threads, args)
     except (OsoError, FactStoreError, OSError) as error:  # a policy or database that cannot be opened
         log.error("cannot start: %s", describe_load_error(error))
         return 1

@@ -39,7 +39,7 @@ def _copy(cursor: Any, values: dict[int, tuple[str, str]], rows: Sequence[tuple]
     if clash is not None:
         raise FactStoreError(f"Value id collision: {clash[1]} {clash[2][:40]!r} and {clash[3]} {clash[4][:40]!r} "
                              f"hash to the same 64-bit id {clash[0]}; nothing was written")
-    cursor.execute("INSERT INTO oso_values (vid, type, id) SELECT vid, type, id FROM oso_new_values "
+    cursor.execute("INSERT INTO oso_values (vid, type, id) SELECT vid, type, id FROM oso_new_values ORDER BY vid "
                    "ON CONFLICT DO NOTHING")
     columns = ", ".join(_FACT_COLUMNS)
     with cursor.copy(f"COPY oso_new_facts ({columns}) FROM STDIN") as copy:

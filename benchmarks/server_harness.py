@@ -1,0 +1,169 @@
+"""The server under test: a real `python -m oso_server serve` process on a free loopback port,
+over a fresh database (a SQLite file in a temp dir, or a PostgreSQL schema dropped at the
+end), and what it cost in CPU (read from /proc, Linux only)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Optional, Sequence
+from urllib.parse import quote
+
+from . import facts_dataset as fd
+
+ROOT = Path(__file__).resolve().parents[1]
+START_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerDatabase:
+    """The database a benchmark server runs on; `url` is what `--database` gets (None:
+    the server's default SQLite file in `data_dir`)."""
+
+    def __init__(self, backend: str, postgres_url: str = fd.DEFAULT_POSTGRES_URL) -> None:
+        self.backend = backend
+        self.data_dir = Path(tempfile.mkdtemp(prefix="oso_srvbench_"))
+        self._pg: Optional[fd.Database] = None
+        self.url: Optional[str] = None
+        if backend == "postgresql":
+            self._pg = fd.create_database("postgresql", postgres_url)
+            separator = "&" if "?" in postgres_url else "?"
+            options = quote(f"-csearch_path={self._pg.schema_name}")
+            self.url = f"{postgres_url}{separator}options={options}"
+        elif backend != "sqlite":
+            raise ValueError(f"backend is sqlite or postgresql, got {backend!r}")
+
+    def drop(self) -> None:
+        if self._pg is not None:
+            self._pg.drop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+class Server:
+    """A running server process; `stop()` ends it (SIGTERM, SIGKILL after 10 s)."""
+
+    def __init__(self, database: ServerDatabase, policy_file: Path, workers: int = 1,
+                 threads: Optional[int] = None, extra: Sequence[str] = ()) -> None:
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self.url = f"http://{self.host}:{self.port}"
+        command = [sys.executable, "-m", "oso_server", "serve", "--host", self.host, "--port", str(self.port),
+                   "--data-dir", str(database.data_dir), "--policy", str(policy_file),
+                   "--log-level", "warning", "--workers", str(workers), *extra]
+        if threads is not None:
+            command += ["--threads", str(threads)]
+        if database.url is not None:
+            command += ["--database", database.url]
+        self.log_path = database.data_dir / f"server-{self.port}.log"
+        self._log = open(self.log_path, "wb")
+        # Its own process group, so that stop() reaches uvicorn's worker processes too.
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        self._wait_healthy()
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"oso_server exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/healthcheck", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"oso_server did not answer within {START_TIMEOUT} s:\n{self.log()}")
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def pids(self) -> list[int]:
+        """The server process and its descendants (uvicorn's workers)."""
+        found, todo = [], [self.process.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            try:
+                with open(f"/proc/{pid}/task/{pid}/children") as f:
+                    todo += [int(p) for p in f.read().split()]
+            except OSError:
+                continue
+        return found
+
+    def cpu_seconds(self) -> Optional[float]:
+        """User + system CPU seconds used so far by the server's processes (None off Linux)."""
+        return processes_cpu_seconds(self.pids())
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        self._log.close()
+
+
+def processes_cpu_seconds(pids: Sequence[int]) -> Optional[float]:
+    """utime + stime of the processes, from /proc/PID/stat; None where /proc is missing."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    seen = False
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seen = True
+        total += int(fields[11]) + int(fields[12])    # utime, stime (fields 14 and 15)
+    return total / ticks if seen else None
+
+
+def postgres_cpu_seconds() -> Optional[float]:
+    """CPU seconds of every `postgres` process on the machine (the database's share of a run;
+    other users of the same server are counted too)."""
+    pids = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    for entry in entries:
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().strip() == "postgres":
+                        pids.append(int(entry))
+            except OSError:
+                continue
+    return processes_cpu_seconds(pids) if pids else None
+
+
+def machine_busy_seconds() -> Optional[tuple[float, float]]:
+    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return (sum(values) - idle) / ticks, sum(values) / ticks
