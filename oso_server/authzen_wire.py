@@ -23,6 +23,7 @@ from oso_core.values import Value
 
 from .endpoint import NO_BODY
 from .errors import BadRequest
+from .wire import type_name as json_kind
 
 SEMANTICS = ("execute_all", "deny_on_first_deny", "permit_on_first_permit")
 #: Search results per page when the request gives no `page.limit`, and the most it may ask for.
@@ -46,7 +47,7 @@ def request_object(body: Any) -> dict:
     if body is NO_BODY:
         raise BadRequest("The request body must be a JSON object; it is empty")
     if not isinstance(body, dict):
-        raise BadRequest(f"The request body must be a JSON object, got {_kind(body)}")
+        raise BadRequest(f"The request body must be a JSON object, got {json_kind(body)}")
     return body
 
 
@@ -56,7 +57,7 @@ def entity(value: Any, field: str, *, id_required: bool = True) -> tuple[str, Op
     if value is None:
         raise BadRequest(f"{field} is required")
     if not isinstance(value, dict):
-        raise BadRequest(f"{field} must be an object with \"type\" and \"id\", got {_kind(value)}")
+        raise BadRequest(f"{field} must be an object with \"type\" and \"id\", got {json_kind(value)}")
     type_name = value.get("type")
     if not isinstance(type_name, str) or not type_name:
         raise BadRequest(f"{field}.type must be a non-empty string, got {_shown(type_name)}")
@@ -81,7 +82,7 @@ def action_name(value: Any, field: str) -> str:
     if value is None:
         raise BadRequest(f"{field} is required")
     if not isinstance(value, dict):
-        raise BadRequest(f"{field} must be an object with \"name\", got {_kind(value)}")
+        raise BadRequest(f"{field} must be an object with \"name\", got {json_kind(value)}")
     name = value.get("name")
     if not isinstance(name, str) or not name:
         raise BadRequest(f"{field}.name must be a non-empty string, got {_shown(name)}")
@@ -94,18 +95,18 @@ def context_facts(value: Any, field: str) -> tuple[tuple, ...]:
     if value is None:
         return ()
     if not isinstance(value, dict):
-        raise BadRequest(f"{field} must be an object, got {_kind(value)}")
+        raise BadRequest(f"{field} must be an object, got {json_kind(value)}")
     facts = value.get("facts")
     if facts is None:
         return ()
     if not isinstance(facts, list):
-        raise BadRequest(f"{field}.facts must be a list of facts, got {_kind(facts)}")
+        raise BadRequest(f"{field}.facts must be a list of facts, got {json_kind(facts)}")
     return tuple(_fact(fact, f"{field}.facts[{i}]") for i, fact in enumerate(facts))
 
 
 def _fact(value: Any, field: str) -> tuple:
     if not isinstance(value, dict):
-        raise BadRequest(f"{field} must be an object with \"predicate\" and \"args\", got {_kind(value)}")
+        raise BadRequest(f"{field} must be an object with \"predicate\" and \"args\", got {json_kind(value)}")
     predicate = value.get("predicate")
     if not isinstance(predicate, str) or not predicate:
         raise BadRequest(f"{field}.predicate must be a non-empty string, got {_shown(predicate)}")
@@ -119,7 +120,7 @@ def wire_value(value: Any, field: str) -> object:
     """A fact argument of the Oso Cloud wire: `{"type": "String", "id": "x"}` is `"x"`,
     `Integer` an int, `Boolean` a bool, any other type a `Value`."""
     if not isinstance(value, dict):
-        raise BadRequest(f"{field} must be an object with \"type\" and \"id\", got {_kind(value)}")
+        raise BadRequest(f"{field} must be an object with \"type\" and \"id\", got {json_kind(value)}")
     type_name, ident = value.get("type"), value.get("id")
     if not isinstance(type_name, str) or not type_name:
         raise BadRequest(f"{field}.type must be a non-empty string, got {_shown(type_name)}")
@@ -155,12 +156,12 @@ def evaluations(body: dict) -> Optional[list[Evaluation]]:
     if items is None:
         return None
     if not isinstance(items, list):
-        raise BadRequest(f"evaluations must be a list of evaluation objects, got {_kind(items)}")
+        raise BadRequest(f"evaluations must be a list of evaluation objects, got {json_kind(items)}")
     defaults = {key: body[key] for key in _TUPLE_KEYS if key in body}
     questions = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
-            raise BadRequest(f"evaluations[{i}] must be an object, got {_kind(item)}")
+            raise BadRequest(f"evaluations[{i}] must be an object, got {json_kind(item)}")
         questions.append(evaluation({**defaults, **item}, f"evaluations[{i}]"))
     return questions
 
@@ -171,7 +172,7 @@ def semantic(body: dict) -> str:
     if options is None:
         return "execute_all"
     if not isinstance(options, dict):
-        raise BadRequest(f"options must be an object, got {_kind(options)}")
+        raise BadRequest(f"options must be an object, got {json_kind(options)}")
     chosen = options.get("evaluations_semantic", "execute_all")
     if chosen not in SEMANTICS:
         raise BadRequest(f"options.evaluations_semantic must be one of {', '.join(SEMANTICS)}; got {_shown(chosen)}")
@@ -198,7 +199,7 @@ def page_request(body: dict) -> PageRequest:
     if page is None:
         return PageRequest(None, DEFAULT_PAGE_SIZE, fingerprint)
     if not isinstance(page, dict):
-        raise BadRequest(f"page must be an object, got {_kind(page)}")
+        raise BadRequest(f"page must be an object, got {json_kind(page)}")
     limit = page.get("limit", DEFAULT_PAGE_SIZE)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
         raise BadRequest(f"page.limit must be an integer from 1 to {MAX_PAGE_SIZE}, got {_shown(limit)}")
@@ -206,7 +207,7 @@ def page_request(body: dict) -> PageRequest:
     if token is None or token == "":
         return PageRequest(None, limit, fingerprint)
     if not isinstance(token, str):
-        raise BadRequest(f"page.token must be a string, got {_kind(token)}")
+        raise BadRequest(f"page.token must be a string, got {json_kind(token)}")
     return PageRequest(_decode_token(token, fingerprint), limit, fingerprint)
 
 
@@ -261,24 +262,10 @@ def show(value: Value) -> str:
 def _properties(value: dict, field: str) -> None:
     properties = value.get("properties")
     if properties is not None and not isinstance(properties, dict):
-        raise BadRequest(f"{field}.properties must be an object, got {_kind(properties)}")
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
+        raise BadRequest(f"{field}.properties must be an object, got {json_kind(properties)}")
 
 
 def _shown(value: Any) -> str:
     if value is None:
         return "nothing"
-    return f"{json.dumps(value, ensure_ascii=False)[:60]} ({_kind(value)})"
+    return f"{json.dumps(value, ensure_ascii=False)[:60]} ({json_kind(value)})"
