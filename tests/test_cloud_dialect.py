@@ -170,6 +170,56 @@ def test_untyped_undefined_predicate_is_an_error_with_a_hint():
         Polar().load_str('actor User {} allow(_u: User, "read", x) if mystery(x);', dialect="cloud")
 
 
+def _load_error(src: str) -> exceptions.ValidationError:
+    with pytest.raises(exceptions.ValidationError) as caught:
+        Polar().load_str(src, dialect="cloud")
+    return caught.value
+
+
+def test_call_with_an_arity_no_declaration_has_is_refused_at_load():
+    src = ('actor User {}\nresource Repo { permissions = ["read"]; }\ndeclare is_public(Repo);\n'
+           'has_permission(_u: User, "read", r: Repo) if is_public(r, x) and x = true;')
+    error = _load_error(src)
+    assert "Call is_public(r, x) fits no signature or rule of `is_public`" in str(error)
+    assert "types (Repo, ?); expected is_public(Repo)" in str(error)
+    column = src.splitlines()[3].index("is_public(r, x)") + 1
+    assert (error.details["line"], error.details["column"]) == (4, column)
+
+
+def test_call_whose_known_types_fit_no_signature_or_rule_is_refused():
+    # Repo declares no roles: no has_role fact type or rule takes a Repo third argument.
+    src = ('actor User {}\nresource Org { roles = ["member", "admin"]; "member" if "admin"; }\n'
+           'resource Repo { permissions = ["read"]; }\n'
+           'has_permission(actor: User, "read", resource: Repo) if has_role(actor, _role, resource);')
+    message = str(_load_error(src))
+    assert "Call has_role(actor, _role, resource) fits no signature or rule of `has_role`" in message
+    assert ('types (User, ?, Repo); expected has_role(User, String, Org); '
+            'rule has_role(actor: Actor{}, "member", resource: Org{})') in message
+    # has_role has rules, so a typed call infers nothing: a global role call without a global
+    # block fits neither the 3-argument facts nor the rules.
+    two = src.replace("has_role(actor, _role, resource)", 'has_role(actor, "member") and resource = resource')
+    assert "Call has_role(actor, \"member\") fits no signature" in str(_load_error(two))
+
+
+def test_call_checked_against_rule_parameters_too():
+    src = ('actor User {}\nresource Repo {}\nresource Org {}\n'
+           'is_owner(_u: User, _r: Repo);\n'
+           'allow(u: User, "read", o: Org) if is_owner(u, o);')
+    assert "expected rule is_owner(_u: User{}, _r: Repo{})" in str(_load_error(src))
+    fine = src.replace("o: Org) if is_owner(u, o)", "o: Repo) if is_owner(u, o)")
+    assert Polar().load_str(fine, dialect="cloud") is None
+
+
+def test_calls_that_fit_load_and_fully_typed_calls_join_the_declared_types():
+    p = cloud('actor User {} resource Doc {} resource Folder {}\n'
+              'declare is_public(Doc);\ndeclare has_tag(Doc, String);\n'
+              'allow(_u: User, "read", d: Doc) if is_public(d) and has_tag(d, _t);\n'
+              'allow(_u: User, "read", f: Folder) if is_public(f);', facts=None)
+    # Oso Cloud accepts facts of every declared or inferred type: the typed call adds Folder.
+    assert p.fact_signatures()["is_public"] == [("Doc",), ("Folder",)]
+    assert p.fact_signatures()["has_tag"] == [("Doc", "String")]
+
+
 def test_default_allow_only_without_an_allow_rule():
     p = cloud()
     assert "allow" not in {r.name for r in p._program.rules if not r.generated}

@@ -339,6 +339,17 @@ def test_a_policy_that_does_not_load_is_refused_and_the_previous_one_serves(api)
     assert ok(post(api, "/api/authorize", authorize_body("alice", "read", "Org", "acme"))) == {"allowed": True}
 
 
+def test_a_policy_calling_a_declared_predicate_with_another_arity_is_refused_at_upload(api):
+    wrong = POLICY.replace("has_quota(resource, 3)", "has_quota(resource, 3, _)")
+    answer = post(api, "/api/policy", {"filename": "", "src": wrong})
+    assert answer.status_code == 400
+    body = answer.json()
+    assert body["error_type"] == "Validation"
+    assert "Call has_quota(resource, 3, _) fits no signature or rule of `has_quota`" in body["message"]
+    assert "expected has_quota(Repo, Integer)" in body["message"] and "at line 7, column" in body["message"]
+    assert ok(api.get("/api/policy", headers=AUTH))["policy"]["src"] == POLICY
+
+
 def test_a_policy_whose_tests_fail_is_refused_and_one_whose_tests_pass_is_taken(api):
     failing = POLICY + 'test "owners delete" { setup { has_role(User{"a"}, "member", Org{"o"}); }\n' \
                        '  assert allow(User{"a"}, "delete", Org{"o"}); }\n'

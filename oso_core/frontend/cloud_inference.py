@@ -1,7 +1,8 @@
 """Fact types of predicates a cloud-dialect policy calls but never defines (docs/cloud-dialect.md).
 
 In Oso Cloud any predicate without rules is answered by stored facts. Its signature is inferred
-from each call: an argument's type is known when it is a literal (String, Integer, Boolean, an
+from each call (and joins the `declare`d and block-implied ones: Oso Cloud accepts facts of any
+declared or inferred type): an argument's type is known when it is a literal (String, Integer, Boolean, an
 entity literal's type), or a variable typed by a specializer of the calling rule's head
 (`Actor`/`Resource` stand for every actor/block type) or by `x matches T` in that rule's body.
 Each call whose arguments are all typed contributes the product of those types; a predicate
@@ -19,23 +20,25 @@ from .checks import walk
 from .diagnostics import validation_error
 from .syntax import CallTerm, Op, PatternTerm, Rule, Sym, Value
 
-__all__ = ["infer_fact_signatures", "DIALECT_PRIMITIVES"]
+__all__ = ["infer_fact_signatures", "DIALECT_PRIMITIVES", "variable_types", "arg_types"]
 
 DIALECT_PRIMITIVES = {str: "String", int: "Integer", bool: "Boolean"}
 
 
 def infer_fact_signatures(rules: Iterable[Rule], defined: set[str], actors: tuple[str, ...],
-                          resources: tuple[str, ...]) -> tuple[dict[str, list[tuple[str, ...]]], list[OsoError]]:
-    """(inferred signatures of undefined predicates, errors for the untyped ones)."""
+                          resources: tuple[str, ...], typed: frozenset[str] = frozenset()
+                          ) -> tuple[dict[str, list[tuple[str, ...]]], list[OsoError]]:
+    """(inferred signatures of the predicates not in `defined`, errors for the untyped ones);
+    a predicate in `typed` already has signatures, so untyped calls of it are no error here."""
     inferred: dict[str, list[tuple[str, ...]]] = {}
     untyped: dict[str, CallTerm] = {}
     unions = {"Actor": actors, "Resource": resources}
     for rule in rules:
-        types = _variable_types(rule, unions)
+        types = variable_types(rule, unions)
         for node in walk(rule.body):
             if not isinstance(node, CallTerm) or node.name in defined:
                 continue
-            positions = [_arg_types(a, types, unions) for a in node.args]
+            positions = [arg_types(a, types, unions) for a in node.args]
             if any(p is None or not p for p in positions):
                 untyped.setdefault(node.name, node)
                 continue
@@ -45,7 +48,7 @@ def infer_fact_signatures(rules: Iterable[Rule], defined: set[str], actors: tupl
                     known.append(sig)
     errors: list[OsoError] = []
     for name, call in untyped.items():
-        if name not in inferred:
+        if name not in inferred and name not in typed:
             errors.append(validation_error(
                 "UndefinedRuleCall",
                 f"Call to undefined rule: {call}\n\tIn the Oso Cloud dialect a predicate without rules is answered "
@@ -54,7 +57,9 @@ def infer_fact_signatures(rules: Iterable[Rule], defined: set[str], actors: tupl
     return inferred, errors
 
 
-def _variable_types(rule: Rule, unions: dict) -> dict[str, list[str]]:
+def variable_types(rule: Rule, unions: dict) -> dict[str, list[str]]:
+    """Variable name -> its possible types in `rule`: from the head's specializers and the body's
+    `x matches T` (`unions` maps `Actor`/`Resource` to their member types)."""
     types: dict[str, list[str]] = {}
     for param in rule.params:
         spec = param.specializer
@@ -68,7 +73,9 @@ def _variable_types(rule: Rule, unions: dict) -> dict[str, list[str]]:
     return types
 
 
-def _arg_types(arg: object, types: dict[str, list[str]], unions: dict) -> Optional[list[str]]:
+def arg_types(arg: object, types: dict[str, list[str]], unions: dict) -> Optional[list[str]]:
+    """The possible types of a call argument (a literal, or a variable typed in `types`); None
+    (or empty) when unknown."""
     if isinstance(arg, Value):
         v = arg.value
         if type(v) is Entity:

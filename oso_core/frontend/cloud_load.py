@@ -2,7 +2,8 @@
 
 Per source: blocks are registered and test blocks kept aside. After all sources: blocks are
 resolved (`extends`) and desugared, their fact signatures added, the default `allow` added,
-signatures of called-but-undefined predicates inferred, and the test blocks checked.
+signatures of predicates without rules inferred from their calls, every call checked against
+its predicate's signatures and rules, and the test blocks checked.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from ..exceptions import OsoError, ValidationError
 from ..values import Value as Entity
 from .checks import walk
 from .cloud_blocks import CloudBlocks
+from .cloud_calls import check_calls
 from .cloud_inference import DIALECT_PRIMITIVES, infer_fact_signatures
 from .cloud_syntax import CloudBlock, CurrentUnixTime
 from .diagnostics import Diagnostics
@@ -76,11 +78,16 @@ class CloudLoad:
         return generated
 
     def infer(self, rules: list[Rule], rule_names: set[str], signatures: Signatures) -> list[OsoError]:
-        """Add the inferred signatures of undefined predicates; errors for the untyped ones."""
-        inferred, errors = infer_fact_signatures(rules, rule_names | set(signatures), self.actors(),
-                                                 self.resources())
+        """Add the signatures inferred from the calls of predicates without rules (joining the
+        declared and block-implied ones); errors for the untyped ones."""
+        inferred, errors = infer_fact_signatures(rules, rule_names, self.actors(), self.resources(),
+                                                 frozenset(signatures))
         _merge(signatures, inferred)
         return errors
+
+    def check_calls(self, rules: list[Rule], signatures: Signatures) -> list[OsoError]:
+        """Errors for the calls that fit no signature and no rule of their predicate."""
+        return check_calls(rules, signatures, self.actors(), self.resources())
 
     def check_tests(self, signatures: Signatures, rule_names: set[str], diagnostics: Diagnostics) -> None:
         """Test facts must match a fact signature; fixtures must exist; assertions may only

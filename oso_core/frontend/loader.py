@@ -205,6 +205,8 @@ class _Load:
         if cloud is not None:
             for error in cloud.infer(self.rules + generated, rule_names, self.fact_signatures):
                 self.diagnostics.error(error)
+            for error in cloud.check_calls(self.rules + generated, self.fact_signatures):
+                self.diagnostics.error(error)
         checker = RuleTypeChecker(self.host, actors, resources)
         error = checker.validate(legacy_rules, types)
         if error is not None:
