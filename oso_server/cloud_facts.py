@@ -91,14 +91,25 @@ def facts_pattern(params: dict[str, str]) -> tuple[str, dict[int, Any]]:
 
 def get_facts(call: Call) -> list[dict]:
     """The stored facts matching the pattern. An index the query string leaves out is a
-    wildcard, and the arity is not constrained: every arity that covers the given indexes."""
+    wildcard, and the arity is not constrained: every arity that covers the given indexes.
+    A predicate that is no fact predicate of the loaded policy is refused (400), as a batch
+    refuses it."""
     predicate, given = facts_pattern(call.query_params())
     shortest = max(given, default=-1) + 1
     store = call.store
+    if store.policy_version:
+        check_fact_predicate(predicate, store.oso.fact_signatures())
     found = []
     for arity in range(max(shortest, 1), MAX_ARGS + 1):
         found += store.get((predicate, *(given.get(i) for i in range(arity))))
     return [fact_json(f) for f in found]
+
+
+def check_fact_predicate(predicate: str, signatures: dict[str, list[tuple[str, ...]]]) -> None:
+    """BadRequest naming `predicate` unless the policy has a fact signature for it."""
+    if not signatures.get(predicate):
+        known = ", ".join(sorted(signatures)) or "none"
+        raise BadRequest(f"predicate: the policy declares no fact predicate {predicate} (fact predicates: {known})")
 
 
 def clear_data(call: Call) -> dict:

@@ -227,7 +227,14 @@ def test_get_facts_leaves_absent_indexes_open_and_any_arity(api):
     assert sorted(by_org, key=json.dumps) == [role("alice", "member", "acme"), role("bob", "owner", "acme")]
     assert ok(api.get("/api/facts?predicate=has_role&args.1.type=String&args.1.id=owner", headers=AUTH)) == [
         role("bob", "owner", "acme")]
-    assert ok(api.get("/api/facts?predicate=unknown_predicate", headers=AUTH)) == []
+
+
+def test_get_facts_of_a_predicate_the_policy_does_not_know_is_refused_as_a_batch_is(api):
+    says = "the policy declares no fact predicate unknown_predicate (fact predicates: has_quota, has_relation"
+    message = refused(api.get("/api/facts?predicate=unknown_predicate", headers=AUTH), 400, says)
+    assert message.startswith("predicate: ")
+    refused(post(api, "/api/batch", [{"inserts": [fact("unknown_predicate", user("a"))]}]), 400, says)
+    refused(api.get("/api/facts?predicate=allow", headers=AUTH), 400, "no fact predicate allow")  # rules only
 
 
 # Decisions -----------------------------------------------------------------------------------
