@@ -15,6 +15,7 @@ from starlette.routing import Route
 from .config import ServerConfig
 from .decision_log import install_decision_log
 from .endpoint import ServerState, endpoint, json_response, request_id_of
+from .policy_files import load_policy_files
 from .routes import route_specs
 
 
@@ -30,10 +31,11 @@ async def _http_error(request: Request, error: Exception) -> Response:
 
 
 def create_app(config: ServerConfig, state: Optional[ServerState] = None) -> Starlette:
-    """The server's ASGI app for `config` (opens the database; loads `config.policy_files`)."""
+    """The server's ASGI app for `config` (opens the database; loads `config.policy_files`
+    unless they are the stored current policy)."""
     state = state or ServerState(config)
     if config.policy_files:
-        state.environments.get(config.environment).load_files(config.policy_files)
+        load_policy_files(state.environments.get(config.environment), config.policy_files)
     routes = [Route(spec.path, endpoint(spec, state), methods=[spec.method]) for spec in route_specs(state)]
     decision_log = install_decision_log(state)
 

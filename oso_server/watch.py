@@ -17,6 +17,8 @@ from typing import Callable, Optional, Sequence
 from oso_core.exceptions import OsoError
 from oso_core.facts import FactStore, FactStoreError
 
+from .policy_files import joined_source, read_texts
+
 log = logging.getLogger("oso_server.watch")
 POLL_SECONDS = 0.5
 
@@ -45,7 +47,7 @@ class PolicyWatcher:
 
     def _read(self) -> Optional[list[str]]:
         try:
-            return [path.read_text(encoding="utf-8") for path in self.paths]
+            return read_texts(self.paths)
         except FileNotFoundError:
             return None  # an editor replacing the file: wait for the new one
         except (OSError, UnicodeDecodeError) as error:
@@ -59,7 +61,7 @@ class PolicyWatcher:
             return None
         self._texts = texts
         store = self._store_of()
-        if "\n".join(texts) == store.get_policy():
+        if joined_source(texts) == store.get_policy():
             return None
         try:
             version = store.load_files(self.paths)
