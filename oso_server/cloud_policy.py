@@ -78,10 +78,12 @@ def post_policy(call: Call) -> object:
 
 
 def get_policy(call: Call) -> dict:
-    """`{"policy": {"filename": null, "src": ...}}`, or `{"policy": null}` before any upload.
-    The store does not hand back upload file names, so `filename` is always null."""
-    src = call.store.get_policy()
-    return {"policy": None if src is None else {"filename": None, "src": src}}
+    """`{"policy": {"filename": ..., "src": ...}}`, or `{"policy": null}` before any upload.
+    `filename` is the one the upload sent (`serve --policy`: the files' names), null when it
+    sent none or "" (as the oso-cloud 2.6.0 client always does)."""
+    store = call.store
+    src = store.get_policy()
+    return {"policy": None if src is None else {"filename": store.get_policy_filename(), "src": src}}
 
 
 def policy_metadata(call: Call) -> dict:

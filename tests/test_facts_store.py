@@ -77,6 +77,7 @@ def test_a_path_or_path_string_is_a_sqlite_file_that_persists(tmp_path):
     store.close()
     again = FactStore(str(path))
     assert again.policy_version == 1 and again.get_policy() == GITHUB
+    assert again.get_policy_filename() == "github.polar"
     assert again.get(("is_public", None)) == [("is_public", ANVIL)]
     again.insert(("is_public", ROCKET))  # the reopened store validates with the stored policy
     again.close()
@@ -132,12 +133,13 @@ def test_environment_must_be_a_non_empty_string():
 
 def test_policy_versions_increase_per_environment(make_store):
     a, b = make_store("a"), make_store("b")
-    assert a.policy_version == 0 and a.get_policy() is None
+    assert a.policy_version == 0 and a.get_policy() is None and a.get_policy_filename() is None
     assert a.policy(GITHUB, **LEGACY) == 1
-    assert a.policy(GITHUB + "\n# v2", **LEGACY) == 2
+    assert a.policy(GITHUB + "\n# v2", "v2.polar", **LEGACY) == 2
     assert b.policy(GITHUB, **LEGACY) == 1
     assert a.policy_version == 2 and a.get_policy().endswith("# v2")
     assert make_store("a").policy_version == 2  # a new store on the database reads the newest
+    assert make_store("a").get_policy_filename() == "v2.polar" and b.get_policy_filename() is None
 
 
 def test_a_policy_version_is_stored_with_its_file_name(make_store):

@@ -146,6 +146,27 @@ def test_policy_upload_answers_202_for_the_same_source(api):
     assert ok(api.get("/api/policy", headers=AUTH))["policy"]["src"] == OTHER_POLICY
 
 
+def test_get_policy_returns_the_filename_the_upload_sent(tmp_path):
+    config = ServerConfig(database=str(tmp_path / "f.db"), data_dir=tmp_path)
+    with TestClient(create_app(config)) as client:
+        ok(client.post("/api/policy", json={"filename": "main.polar", "src": POLICY}, headers=AUTH))
+        assert ok(client.get("/api/policy", headers=AUTH)) == {"policy": {"filename": "main.polar", "src": POLICY}}
+        # the oso-cloud 2.6.0 client always sends "": no file name, so null
+        ok(client.post("/api/policy", json={"filename": "", "src": OTHER_POLICY}, headers=AUTH))
+        assert ok(client.get("/api/policy", headers=AUTH))["policy"]["filename"] is None
+        ok(client.post("/api/policy", json={"src": POLICY, "filename": "again.polar"}, headers=AUTH))
+    with TestClient(create_app(config)) as restarted:    # the name is stored with the version
+        assert ok(restarted.get("/api/policy", headers=AUTH))["policy"] == {"filename": "again.polar", "src": POLICY}
+
+
+def test_get_policy_of_serve_policy_files_names_them(tmp_path):
+    policy = tmp_path / "main.polar"
+    policy.write_text(POLICY)
+    config = ServerConfig(database=str(tmp_path / "f.db"), data_dir=tmp_path, policy_files=[policy])
+    with TestClient(create_app(config)) as client:
+        assert ok(client.get("/api/policy", headers=AUTH))["policy"] == {"filename": str(policy), "src": POLICY}
+
+
 def test_get_policy_is_null_before_any_upload(tmp_path):
     with TestClient(create_app(ServerConfig(database=str(tmp_path / "f.db"), data_dir=tmp_path))) as client:
         assert ok(client.get("/api/policy", headers=AUTH)) == {"policy": None}

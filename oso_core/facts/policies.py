@@ -61,11 +61,12 @@ def _dialect_key(environment: str, version: int) -> str:
     return f"policy_dialect/{version}/{environment}"
 
 
-def latest(engine: Engine, environment: str) -> Optional[tuple[int, str, Optional[str]]]:
-    """(version, src, dialect) of the environment's newest policy, if any (dialect None:
-    detected by the front end)."""
+def latest(engine: Engine, environment: str) -> Optional[tuple[int, str, Optional[str], Optional[str]]]:
+    """(version, src, dialect, filename) of the environment's newest policy, if any (dialect
+    None: detected by the front end; filename None: none was given)."""
     p = policies_table
-    query = (select(p.c.version, p.c.src).where(p.c.env == environment).order_by(p.c.version.desc()).limit(1))
+    query = (select(p.c.version, p.c.src, p.c.filename).where(p.c.env == environment)
+             .order_by(p.c.version.desc()).limit(1))
     try:
         with engine.connect() as conn:
             row = conn.execute(query).first()
@@ -75,7 +76,7 @@ def latest(engine: Engine, environment: str) -> Optional[tuple[int, str, Optiona
                                    .where(meta_table.c.key == _dialect_key(environment, row[0]))).scalar()
     except SQLAlchemyError as error:
         raise FactStoreError(f"Reading the policy of environment {environment!r} failed: {error}") from error
-    return row[0], row[1], dialect or None
+    return row[0], row[1], dialect or None, row[2]
 
 
 def newest_version(engine: Engine, environment: str) -> int:

@@ -31,13 +31,14 @@ DEFAULT_ENVIRONMENT = "default"
 class _Loaded:
     """One loaded policy version: swapped as a whole, so readers never see half of a load."""
 
-    __slots__ = ("oso", "version", "src", "validator", "decisions")
+    __slots__ = ("oso", "version", "src", "filename", "validator", "decisions")
 
-    def __init__(self, oso: Oso, version: int, src: str, engine: Engine, environment: str,
+    def __init__(self, oso: Oso, version: int, src: str, filename: Optional[str], engine: Engine, environment: str,
                  readers: ReadConnections) -> None:
         self.oso = oso
         self.version = version
         self.src = src
+        self.filename = filename
         blocks = oso.resource_blocks()
         self.validator = FactValidator(oso.fact_signatures(), blocks["actors"], blocks["blocks"])
         self.decisions = Decisions(engine, environment, oso, version, readers)
@@ -64,9 +65,9 @@ class FactStore:
         ensure_schema(self.engine)
         stored = policies.latest(self.engine, environment)
         if stored is not None:
-            version, src, dialect = stored
-            self._loaded = _Loaded(policies.load_source(src, dialect), version, src, self.engine, environment,
-                                   self._readers)
+            version, src, dialect, filename = stored
+            self._loaded = _Loaded(policies.load_source(src, dialect), version, src, filename, self.engine,
+                                   environment, self._readers)
 
     def __repr__(self) -> str:
         return f"FactStore({self.engine.url!r}, environment={self.environment!r}, policy_version={self.policy_version})"
@@ -96,7 +97,7 @@ class FactStore:
         with self._policy_lock:
             with self._serial:
                 version = policies.record(self.engine, self.environment, src, filename, dialect)
-            self._loaded = _Loaded(oso, version, src, self.engine, self.environment, self._readers)
+            self._loaded = _Loaded(oso, version, src, filename, self.engine, self.environment, self._readers)
         return version
 
     def refresh(self) -> bool:
@@ -113,15 +114,21 @@ class FactStore:
                 stored = policies.latest(self.engine, self.environment)
             if stored is None or stored[0] <= self.policy_version:
                 return False  # loaded meanwhile, by this process's own upload or another refresh
-            version, src, dialect = stored
-            self._loaded = _Loaded(policies.load_source(src, dialect), version, src, self.engine, self.environment,
-                                   self._readers)
+            version, src, dialect, filename = stored
+            self._loaded = _Loaded(policies.load_source(src, dialect), version, src, filename, self.engine,
+                                   self.environment, self._readers)
         return True
 
     def get_policy(self) -> Optional[str]:
         """The source of the loaded policy, None before any."""
         loaded = self._loaded
         return None if loaded is None else loaded.src
+
+    def get_policy_filename(self) -> Optional[str]:
+        """The file name stored with the loaded policy (`policy(src, filename)`; `load_files`
+        stores the files' names), None before any policy or when none was given."""
+        loaded = self._loaded
+        return None if loaded is None else loaded.filename
 
     @property
     def policy_version(self) -> int:
