@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Optional, Sequence
 from urllib.parse import quote
+
+from oso_server import testing
 
 from . import facts_dataset as fd
 
@@ -26,9 +23,7 @@ START_TIMEOUT = 60.0
 
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return testing.free_port()
 
 
 class ServerDatabase:
@@ -77,18 +72,11 @@ class Server:
         self._wait_healthy()
 
     def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"oso_server exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/healthcheck", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"oso_server did not answer within {START_TIMEOUT} s:\n{self.log()}")
+        try:
+            testing.wait_healthy(self.url, self.process, START_TIMEOUT, 0.2)
+        except (testing.ServerStartError, TimeoutError) as error:
+            self.stop()
+            raise testing.ServerStartError(f"{error}:\n{self.log()}") from None
 
     def log(self) -> str:
         self._log.flush()
@@ -112,13 +100,7 @@ class Server:
         return processes_cpu_seconds(self.pids())
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
+        testing.stop_process_group(self.process)
         self._log.close()
 
 
