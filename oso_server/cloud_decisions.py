@@ -99,7 +99,7 @@ def evaluate(call: Call) -> dict:
     body = request_object(call)
     store = call.store
     version = store.policy_version
-    predicate, rows = evaluate_query(store, body, lambda facts: checked_context(store, facts))
+    predicate, rows = evaluate_query(store, body, lambda facts, path: checked_context(store, facts, path))
     call.decision = {"actor": None, "action": None, "resource": None, "query": predicate, "results": rows,
                      "policy_version": version}
     return {"results": rows}

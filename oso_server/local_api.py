@@ -15,12 +15,13 @@ from typing import Any
 
 import yaml
 
-from oso_core.facts import FactStore, InvalidBindingsError, LocalBindings, QueryVariable, StoreQuery, parse_bindings
+from oso_core.facts import FactStore, InvalidBindingsError, LocalBindings, StoreQuery, parse_bindings
 
 from .cloud_decisions import checked_context, request_object
 from .endpoint import Call, RouteSpec, ServerState
 from .errors import BadRequest
-from .wire import bad, context_facts, entity_field, field, require_list, require_object, text, text_field
+from .query_wire import parse_query
+from .wire import context_facts, entity_field, field, require_object, text, text_field
 
 
 def bindings_of(body: dict) -> LocalBindings:
@@ -122,44 +123,9 @@ def evaluate_query_local(call: Call) -> dict:
 
 def store_query(store: FactStore, body: dict) -> tuple[StoreQuery, dict]:
     """The query-builder wire form (`predicate`, `calls`, `constraints`, `context_facts`, as for
-    `/api/evaluate_query`) as a store query, and its variables by id."""
-    calls = [_call(field(body, "predicate", "query"), "query.predicate")]
-    raw_calls = body.get("calls")
-    calls += [] if raw_calls is None else [_call(c, f"query.calls[{i}]")
-                                           for i, c in enumerate(require_list(raw_calls, "query.calls"))]
-    variables, ids = {}, {}
-    for name, constraint in require_object(field(body, "constraints", "query"), "query.constraints").items():
-        path = f"query.constraints.{name}"
-        constraint = require_object(constraint, path)
-        type_ = text(field(constraint, "type", path), f"{path}.type")
-        if type_ in ("Actor", "Resource"):
-            raise BadRequest(f"{path}.type: a query variable has a concrete type, not the abstract {type_}")
-        variables[name] = QueryVariable(type_, text(name, path))
-        raw_ids = constraint.get("ids")
-        if raw_ids is not None:
-            ids[name] = [text(str(i).lower() if isinstance(i, bool) else str(i) if isinstance(i, int) else i,
-                              f"{path}.ids[{n}]", allow_empty=True)
-                         for n, i in enumerate(require_list(raw_ids, f"{path}.ids"))]
-    for c, (name, args) in enumerate(calls):
-        for i, arg in enumerate(args):
-            if arg not in variables:
-                where = "query.predicate" if c == 0 else f"query.calls[{c - 1}]"
-                raise bad(f"{where}[1][{i}]", "a variable id named in query.constraints", arg)
-    query = store.build_query((calls[0][0], *(variables[a] for a in calls[0][1])))
-    for name, args in calls[1:]:
-        query = query.and_((name, *(variables[a] for a in args)))
-    for name, values in ids.items():
-        query = query.in_(variables[name], values)
-    facts = checked_context(store, context_facts(body), "query.context_facts")
-    return (query.with_context_facts(facts) if facts else query), variables
-
-
-def _call(value: Any, path: str) -> tuple:
-    items = require_list(value, path)
-    if len(items) != 2:
-        raise BadRequest(f"{path}: a call is [predicate name, [variable ids]], got {len(items)} items")
-    args = require_list(items[1], f"{path}[1]")
-    return text(items[0], f"{path}[0]"), [text(a, f"{path}[1][{i}]") for i, a in enumerate(args)]
+    `/api/evaluate_query`) of the request's `query` as a store query, and its variables by id."""
+    parsed = parse_query(store, body, lambda facts, path: checked_context(store, facts, path), "query.")
+    return parsed.query, parsed.variables
 
 
 def routes(state: ServerState) -> list[RouteSpec]:

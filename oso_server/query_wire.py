@@ -7,14 +7,15 @@ store query, and its solutions back.
      "context_facts": [...]}
 
 Every argument is a variable named in `constraints`, with its type and optionally the ids it
-is limited to (a concrete argument is a variable with one id).
+is limited to (a concrete argument is a variable with one id). `/api/evaluate_query_local`
+carries the same form in its `query` field: both parse it with `parse_query`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
-from oso_core.facts import FactStore, QueryVariable
+from oso_core.facts import FactStore, QueryVariable, StoreQuery
 
 from .errors import BadRequest
 from .wire import BOOLEAN, INTEGER, bad, context_facts, field, is_integer_id, require_list, require_object, shown, text
@@ -50,11 +51,11 @@ def _ids(type_: str, value: Any, path: str) -> list[str]:
     return ids
 
 
-def _constraints(value: Any) -> dict[str, tuple[QueryVariable, Any]]:
+def _constraints(value: Any, prefix: str) -> dict[str, tuple[QueryVariable, Any]]:
     """Variable id -> (its QueryVariable, its ids or None)."""
     found = {}
-    for name, constraint in require_object(value, "constraints").items():
-        path = f"constraints.{name}"
+    for name, constraint in require_object(value, f"{prefix}constraints").items():
+        path = f"{prefix}constraints.{name}"
         text(name, path)
         constraint = require_object(constraint, path)
         type_ = text(field(constraint, "type", path), f"{path}.type")
@@ -65,24 +66,37 @@ def _constraints(value: Any) -> dict[str, tuple[QueryVariable, Any]]:
     return found
 
 
-def evaluate_query(store: FactStore, body: dict,
-                   check_context: Callable[[Sequence[tuple]], list[tuple]]) -> tuple[str, list[dict]]:
-    """(the query's predicate name, its solutions as `{variable id: id string | None}` rows)."""
-    predicate = _call(field(body, "predicate", ""), "predicate")
+class WireQuery(NamedTuple):
+    """A parsed query-builder body: the predicate's name, the store query (context facts
+    included), and the query's variables by id."""
+
+    predicate: str
+    query: StoreQuery
+    variables: dict[str, QueryVariable]
+
+
+def parse_query(store: FactStore, body: dict, check_context: Callable[[Sequence[tuple], str], list[tuple]],
+                prefix: str = "") -> WireQuery:
+    """The query-builder wire form as a store query. `prefix` is where `body` sits in the request
+    ("" for `/api/evaluate_query`, "query." for `/api/evaluate_query_local`), for the paths that
+    errors name; `check_context(facts, path)` returns the context facts the policy accepts."""
+    where = prefix.rstrip(".")
+    predicate = _call(field(body, "predicate", where), f"{prefix}predicate")
     calls_value = body.get("calls")
-    calls = [] if calls_value is None else [_call(c, f"calls[{i}]")
-                                            for i, c in enumerate(require_list(calls_value, "calls"))]
-    constraints = _constraints(field(body, "constraints", ""))
+    calls = [] if calls_value is None else [_call(c, f"{prefix}calls[{i}]")
+                                            for i, c in enumerate(require_list(calls_value, f"{prefix}calls"))]
+    constraints = _constraints(field(body, "constraints", where), prefix)
     used: dict[str, None] = {}
-    for path, (name, args) in [("predicate", predicate), *((f"calls[{i}]", c) for i, c in enumerate(calls))]:
+    named = [(f"{prefix}predicate", predicate), *((f"{prefix}calls[{i}]", c) for i, c in enumerate(calls))]
+    for path, (name, args) in named:
         for i, arg in enumerate(args):
             if arg not in constraints:
-                raise bad(f"{path}[1][{i}]", "a variable id named in constraints", arg)
+                raise bad(f"{path}[1][{i}]", f"a variable id named in {prefix}constraints", arg)
             used[arg] = None
     for name in constraints:
         if name not in used:
-            raise BadRequest(f"constraints.{name}: the variable is not used by the predicate or any call")
-    facts = check_context(context_facts(body))
+            raise BadRequest(f"{prefix}constraints.{name}: the variable is not used by the predicate or any call")
+    facts = check_context(context_facts(body), f"{prefix}context_facts")
 
     def vars_of(args: list[str]) -> tuple:
         return tuple(constraints[a][0] for a in args)
@@ -95,4 +109,11 @@ def evaluate_query(store: FactStore, body: dict,
             query = query.in_(variable, ids)
     if facts:
         query = query.with_context_facts(facts)
-    return predicate[0], query.rows()
+    return WireQuery(predicate[0], query, {name: variable for name, (variable, _) in constraints.items()})
+
+
+def evaluate_query(store: FactStore, body: dict,
+                   check_context: Callable[[Sequence[tuple], str], list[tuple]]) -> tuple[str, list[dict]]:
+    """(the query's predicate name, its solutions as `{variable id: id string | None}` rows)."""
+    parsed = parse_query(store, body, check_context)
+    return parsed.predicate, parsed.query.rows()

@@ -178,6 +178,16 @@ def test_evaluate_query_local_select_and_filter(caller_db, clients):
     ("/api/evaluate_query_local", {"query": {"predicate": ["allow", ["v", "w"]], "constraints": {
         "v": {"type": "User", "ids": None}}}, "data_bindings": BINDINGS_YAML,
         "mode": {"mode": "select"}}, "query.predicate[1][1]"),
+    # the query-builder form is parsed as /api/evaluate_query parses it (query_wire.parse_query)
+    ("/api/evaluate_query_local", {"query": {"predicate": ["allow", ["v"]], "constraints": {
+        "v": {"type": "User", "ids": None}, "w": {"type": "Repo", "ids": None}}}, "data_bindings": BINDINGS_YAML,
+        "mode": {"mode": "select"}}, "query.constraints.w: the variable is not used"),
+    ("/api/evaluate_query_local", {"query": {"predicate": ["allow", ["v"]], "constraints": {
+        "v": {"type": "Integer", "ids": ["x"]}}}, "data_bindings": BINDINGS_YAML,
+        "mode": {"mode": "select"}}, "query.constraints.v.ids[0]: an Integer id"),
+    ("/api/evaluate_query_local", {"query": {"predicate": ["allow", ["v"]], "constraints": {
+        "v": {"type": "Actor", "ids": None}}}, "data_bindings": BINDINGS_YAML,
+        "mode": {"mode": "select"}}, "query.constraints.v.type: a query variable has a concrete type"),
 ])
 def test_bad_requests_are_400_naming_the_field(clients, path, body, named):
     _reference, local = clients
