@@ -210,6 +210,14 @@ def test_call_checked_against_rule_parameters_too():
     assert Polar().load_str(fine, dialect="cloud") is None
 
 
+def test_a_variable_typed_differently_in_two_or_branches_fits_either_signature():
+    p = cloud('actor User {} resource Doc {} resource Folder {}\n'
+              'declare in_doc(Doc, String);\ndeclare in_folder(Folder, String);\n'
+              'allow(_u: User, "read", x) if (x matches Doc and in_doc(x, _t)) or '
+              '(x matches Folder and in_folder(x, _s));', facts=None)
+    assert p.fact_signatures()["in_doc"] == [("Doc", "String")]
+
+
 def test_calls_that_fit_load_and_fully_typed_calls_join_the_declared_types():
     p = cloud('actor User {} resource Doc {} resource Folder {}\n'
               'declare is_public(Doc);\ndeclare has_tag(Doc, String);\n'

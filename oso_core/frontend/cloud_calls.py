@@ -37,7 +37,9 @@ def check_calls(rules: list[Rule], signatures: Signatures, actors: tuple[str, ..
         heads.setdefault(rule.name, []).append(rule)
     errors: list[OsoError] = []
     for rule in rules:
-        types = variable_types(rule, unions)
+        # Every `matches` counts (a variable typed differently in two `or` branches may be either):
+        # the check must never refuse a call that some branch makes well typed.
+        types = variable_types(rule, unions, every_match=True)
         for node in walk(rule.body):
             if not isinstance(node, CallTerm) or (node.name not in signatures and node.name not in heads):
                 continue  # a call of an unknown predicate is reported by the undefined-call check

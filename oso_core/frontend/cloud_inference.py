@@ -57,9 +57,11 @@ def infer_fact_signatures(rules: Iterable[Rule], defined: set[str], actors: tupl
     return inferred, errors
 
 
-def variable_types(rule: Rule, unions: dict) -> dict[str, list[str]]:
+def variable_types(rule: Rule, unions: dict, every_match: bool = False) -> dict[str, list[str]]:
     """Variable name -> its possible types in `rule`: from the head's specializers and the body's
-    `x matches T` (`unions` maps `Actor`/`Resource` to their member types)."""
+    `x matches T` (`unions` maps `Actor`/`Resource` to their member types). A `matches` replaces
+    what was known (the last one wins); with `every_match` the types of all of them are kept,
+    which over-approximates a variable typed differently in two `or` branches."""
     types: dict[str, list[str]] = {}
     for param in rule.params:
         spec = param.specializer
@@ -69,7 +71,9 @@ def variable_types(rule: Rule, unions: dict) -> dict[str, list[str]]:
         if isinstance(node, Op) and node.op == "Isa" and isinstance(node.args[0], Sym):
             spec = node.args[1]
             if isinstance(spec, PatternTerm) and spec.tag and not spec.fields:
-                types[node.args[0].name] = list(unions.get(spec.tag, (spec.tag,)))
+                matched = list(unions.get(spec.tag, (spec.tag,)))
+                name = node.args[0].name
+                types[name] = types.get(name, []) + matched if every_match else matched
     return types
 
 
