@@ -12,7 +12,7 @@ Cloud's inference), so they always fit.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 from ..exceptions import OsoError
 from ..values import Value as Entity
@@ -35,35 +35,43 @@ def check_calls(rules: list[Rule], signatures: Signatures, actors: tuple[str, ..
     heads: dict[str, list[Rule]] = {}
     for rule in rules:
         heads.setdefault(rule.name, []).append(rule)
+    # Calls repeat the same shape (is_public(Repo), has_role(User, ?, Org)) across rules: each
+    # shape is decided once per load.
+    fits: dict[tuple, bool] = {}
     errors: list[OsoError] = []
     for rule in rules:
-        # Every `matches` counts (a variable typed differently in two `or` branches may be either):
-        # the check must never refuse a call that some branch makes well typed.
-        types = variable_types(rule, unions, every_match=True)
+        types: Optional[dict[str, list[str]]] = None
         for node in walk(rule.body):
             if not isinstance(node, CallTerm) or (node.name not in signatures and node.name not in heads):
                 continue  # a call of an unknown predicate is reported by the undefined-call check
-            known = [_known(arg_types(a, types, unions)) for a in node.args]
-            sigs = signatures.get(node.name, [])
-            defs = heads.get(node.name, [])
-            if any(_fits_signature(known, sig, unions) for sig in sigs) or any(
-                    _fits_rule(known, r, unions) for r in defs):
-                continue
-            errors.append(validation_error("UndefinedRuleCall", _message(node, known, sigs, defs), node.span))
+            if types is None:
+                # Every `matches` counts (a variable typed differently in two `or` branches may be
+                # either): the check must never refuse a call that some branch makes well typed.
+                types = variable_types(rule, unions, every_match=True)
+            known = tuple(_known(arg_types(a, types, unions)) for a in node.args)
+            shape = (node.name, known)
+            fit = fits.get(shape)
+            if fit is None:
+                fit = fits[shape] = (
+                    any(_fits_signature(known, sig, unions) for sig in signatures.get(node.name, ()))
+                    or any(_fits_rule(known, r, unions) for r in heads.get(node.name, ())))
+            if not fit:
+                errors.append(validation_error("UndefinedRuleCall", _message(
+                    node, known, signatures.get(node.name, []), heads.get(node.name, [])), node.span))
     return errors
 
 
-def _known(types: Optional[list[str]]) -> Optional[set[str]]:
-    return set(types) if types else None
+def _known(types: Optional[list[str]]) -> Optional[frozenset[str]]:
+    return frozenset(types) if types else None
 
 
-def _admits(declared: str, known: Optional[set[str]], unions: dict) -> bool:
-    if known is None:
+def _admits(declared: str, known: Optional[frozenset[str]], unions: dict) -> bool:
+    if known is None or declared in known:
         return True
-    return bool(known & (set(unions.get(declared, ())) | {declared}))
+    return not known.isdisjoint(unions.get(declared, ()))
 
 
-def _fits_signature(known: list[Optional[set[str]]], sig: tuple[str, ...], unions: dict) -> bool:
+def _fits_signature(known: Sequence[Optional[frozenset[str]]], sig: tuple[str, ...], unions: dict) -> bool:
     return len(sig) == len(known) and all(_admits(s, k, unions) for s, k in zip(sig, known))
 
 
@@ -81,7 +89,7 @@ def _param_types(param: object, unions: dict) -> Optional[set[str]]:
     return None
 
 
-def _fits_rule(known: list[Optional[set[str]]], rule: Rule, unions: dict) -> bool:
+def _fits_rule(known: Sequence[Optional[frozenset[str]]], rule: Rule, unions: dict) -> bool:
     if len(rule.params) != len(known):
         return False
     for param, k in zip(rule.params, known):
@@ -91,7 +99,7 @@ def _fits_rule(known: list[Optional[set[str]]], rule: Rule, unions: dict) -> boo
     return True
 
 
-def _message(call: CallTerm, known: list[Optional[set[str]]], sigs: Iterable[tuple[str, ...]],
+def _message(call: CallTerm, known: Sequence[Optional[frozenset[str]]], sigs: Iterable[tuple[str, ...]],
              defs: list[Rule]) -> str:
     name = call.name
     expected = [f"{name}({', '.join(sig)})" for sig in sigs]
