@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import gc
 import os
-from typing import Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, Optional
 
 from ..exceptions import OsoError, ParserError, ValidationError
 from .class_registry import ClassRegistry
-from .cloud_load import CloudLoad
 from .checks import (RuleScanner, missing_has_permission_warning, no_allow_warning, report_rule_facts,
                      undefined_rule_calls)
 from .diagnostics import Diagnostics, validation_error
@@ -29,6 +28,9 @@ from .rule_types import RuleTypeChecker, TypeEntry, as_rule, default_type_entrie
 from .source import Source
 from .policy_test_ast import PolicyTestBlocks
 from .syntax import FactDeclaration, InlineQuery, PatternTerm, ResourceBlock, Rule, RuleType, Sym
+
+if TYPE_CHECKING:
+    from .cloud_load import CloudLoad
 
 __all__ = ["Program", "LoadedFiles", "load_program", "diagnose_program"]
 
@@ -162,7 +164,12 @@ def diagnose_program(sources: list[Source], host: ClassRegistry, dialect: str = 
 class _Load:
     def __init__(self, host: ClassRegistry, loaded_files: LoadedFiles, dialect: str = "legacy") -> None:
         self.host = host
-        self.cloud: Optional[CloudLoad] = CloudLoad() if dialect == "cloud" else None
+        self.cloud: Optional[CloudLoad] = None
+        if dialect == "cloud":
+            # Imported on the first cloud load: a legacy-only process never pays for it.
+            from .cloud_load import CloudLoad
+
+            self.cloud = CloudLoad()
         self.loaded_files = loaded_files
         self.diagnostics = Diagnostics()
         self.gensym = Gensym()  # one numbering of temporaries for the whole load, like legacy
