@@ -26,11 +26,11 @@ from .resource_blocks import BlockRegistry, check_structure, generated_rule_call
 from .rewrite import Gensym, LegacyRewriter, LegacyRule, hoist_head
 from .rule_types import RuleTypeChecker, TypeEntry, as_rule, default_type_entries
 from .source import Source
-from .policy_test_ast import PolicyTestBlocks
 from .syntax import FactDeclaration, InlineQuery, PatternTerm, ResourceBlock, Rule, RuleType, Sym
 
 if TYPE_CHECKING:
     from .cloud_load import CloudLoad
+    from .policy_test_ast import PolicyTestBlocks
 
 __all__ = ["Program", "LoadedFiles", "load_program", "diagnose_program"]
 
@@ -53,7 +53,7 @@ class Program:
       ones (docs/cloud-dialect.md).
     * `blocks`: per actor/resource block type (and `global` in the cloud dialect), its declared
       roles, permissions and relations (`BlockRegistry.summary` / `CloudBlocks.summary`).
-    * `dialect`: "legacy" or "cloud"; `policy_tests`: the cloud dialect's test blocks;
+    * `dialect`: "legacy" or "cloud"; `policy_tests`: the cloud dialect's test blocks (None for legacy);
       `uses_current_unix_time`: does some rule read `@current_unix_time`?
       `entity_literal_types`: the types of the entity literals in rules (`User{"root"}`).
     """
@@ -73,7 +73,7 @@ class Program:
         self.warnings = warnings
         self.fact_signatures = fact_signatures if fact_signatures is not None else {}
         self.dialect = "legacy"
-        self.policy_tests = PolicyTestBlocks()
+        self.policy_tests: Optional[PolicyTestBlocks] = None  # set by a cloud-dialect load
         self.uses_current_unix_time = False
         self.entity_literal_types: frozenset[str] = frozenset()
         self.blocks = blocks if blocks is not None else {}
