@@ -678,6 +678,17 @@ def test_packaged_lalr_table_matches_the_grammar():
     assert p._load_table_data() is shipped  # the packaged table is used, not a rebuild
 
 
+def test_packed_rows_decode_to_the_same_numbers_on_either_byte_order():
+    """The packaged rows are little-endian int16; this machine's decoder and the byte-by-byte one
+    (used on big-endian machines, correct on any) give back what was encoded."""
+    from oso_core.frontend import parse_table as p
+
+    rows = [(0, -3, 8, 431, 143, -270), (), (7, 32767, 9, -32768)]
+    for packed, row in zip(p.encode_rows(rows), rows):
+        assert list(p.decode_row(packed)) == list(row)
+        assert list(p.decode_row(packed, "big")) == list(row)
+
+
 def test_a_modified_grammar_gets_a_table_built_and_cached(tmp_path, monkeypatch):
     """A grammar that is not the packaged one (here: a comment added) is not served the packaged
     table: a table is built, written to the user cache, and read back from there next time."""
