@@ -2,8 +2,11 @@
 
 Lark computes the table; building it costs ~0.3 s and importing Lark more, so the table for the
 shipped grammar ships as lalr_table.py (regenerate it with write_packaged_table() after editing
-the grammar; tests/test_parser.py checks it is current). A modified grammar's table is cached on
-disk (JSON in the user's cache directory, keyed by a hash of the grammar and the table format).
+the grammar; tests/test_parser.py checks it is current), packed so that a fresh process imports
+it as a few constants and unpacks only the rows its parses reach; it is used when its recipe
+(grammar text, builder and check names, terminal ids) equals the current one. A modified
+grammar's table is cached on disk (JSON in the user's cache directory, keyed by a hash of the
+recipe).
 The Oso Cloud dialect has its own grammar (grammar_cloud.lark) and table (lalr_table_cloud.py),
 so the legacy table, and with it every legacy parse error, stays exactly as it is.
 """
