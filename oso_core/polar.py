@@ -5,12 +5,11 @@ from __future__ import annotations
 import sys
 import threading
 from pathlib import Path
-from typing import Any, AsyncIterator, Generator, Iterable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Generator, Iterable, Optional, Sequence, Union
 
 import oso_core.exceptions as exc
 from .exceptions import InlineQueryFailedError, PolarRuntimeError
 from .frontend.dialect import check_dialect, detect_dialect
-from .frontend.policy_test_ast import PolicyTestBlocks
 from .frontend.source import Source
 from .host import Host, new_host
 from .partial import TypeConstraint
@@ -23,6 +22,9 @@ from .runtime.knowledge import KnowledgeBase
 from .runtime.knowledge import traced_kb
 from .runtime.memory_facts import ChainedFacts, MemoryFacts
 from .tool_hooks import tool
+
+if TYPE_CHECKING:
+    from .frontend.policy_test_ast import PolicyTestBlocks
 
 MULTIPLE_LOAD_MESSAGE = "Cannot load additional Polar code -- all Polar code must be loaded at the same time."
 LOAD_FILE_DEPRECATION = (
@@ -201,7 +203,13 @@ class Polar:
     def policy_tests(self) -> PolicyTestBlocks:
         """The `test` blocks and fixtures of the loaded cloud-dialect policy (none for legacy)."""
         program = self._program
-        return program.policy_tests if program is not None else PolicyTestBlocks()
+        if program is not None and program.policy_tests is not None:
+            return program.policy_tests
+        # Imported here: its dataclasses cost ~3 ms of `import oso_core`, and only the cloud
+        # dialect has test blocks.
+        from .frontend.policy_test_ast import PolicyTestBlocks
+
+        return PolicyTestBlocks()
     def resource_blocks(self) -> dict[str, dict]:
         """The loaded policy's actor and resource blocks: `{"actors": [actor block types],
         "blocks": {type: {"roles": [...], "permissions": [...], "relations": {name: type}}}}`

@@ -11,7 +11,7 @@ import math
 import pytest
 
 from oso_core import exceptions
-from oso_core.frontend import item_shapes, lalr_driver
+from oso_core.frontend import item_shapes, lalr_driver, tokenizer
 from oso_core.frontend import parser as parser_module
 from oso_core.frontend.parser import parse_program, parse_query
 from oso_core.frontend.source import Source
@@ -659,21 +659,57 @@ def test_packaged_lalr_table_matches_the_grammar():
     import hashlib
     import json
 
-    from oso_core.frontend import ast_builders, parse_errors
+    from oso_core.frontend import ast_builders, parse_errors, tokenizer
     from oso_core.frontend import parse_table as p
 
     with open(p.GRAMMAR_PATH, encoding="utf-8") as f:
         grammar = f.read()
     recipe = [p.TABLE_FORMAT, grammar, sorted(ast_builders.BUILDER_NAMES),
-              sorted(parse_errors.CHECK_RULES)]
+              sorted(parse_errors.CHECK_RULES), list(tokenizer.TERMINALS)]
     key = hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:24]
     from oso_core.frontend.lalr_table import DATA as shipped
 
     # Built from this exact grammar; every parser test runs on it (Lark's state numbering varies
     # between builds, so a rebuild is not compared for equality).
     assert shipped["key"] == key
+    assert json.loads(json.dumps(shipped["recipe"])) == recipe
     assert p.table_key(grammar) == key
     assert p._load_table_data()["key"] == key
+    assert p._load_table_data() is shipped  # the packaged table is used, not a rebuild
+
+
+def test_packed_rows_decode_to_the_same_numbers_on_either_byte_order():
+    """The packaged rows are little-endian int16; this machine's decoder and the byte-by-byte one
+    (used on big-endian machines, correct on any) give back what was encoded."""
+    from oso_core.frontend import parse_table as p
+
+    rows = [(0, -3, 8, 431, 143, -270), (), (7, 32767, 9, -32768)]
+    for packed, row in zip(p.encode_rows(rows), rows):
+        assert list(p.decode_row(packed)) == list(row)
+        assert list(p.decode_row(packed, "big")) == list(row)
+
+
+def test_a_modified_grammar_gets_a_table_built_and_cached(tmp_path, monkeypatch):
+    """A grammar that is not the packaged one (here: a comment added) is not served the packaged
+    table: a table is built, written to the user cache, and read back from there next time."""
+    from oso_core.frontend import parse_table as p
+
+    with open(p.GRAMMAR_PATH, encoding="utf-8") as f:
+        grammar = f.read() + "\n// locally modified\n"
+    modified = tmp_path / "grammar.lark"
+    modified.write_text(grammar, encoding="utf-8")
+    monkeypatch.setattr(p, "GRAMMAR_PATH", str(modified))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    built = p._load_table_data()
+    assert built["key"] == p.table_key(grammar) != p.table_key(grammar[:-len("\n// locally modified\n")])
+    cached = tmp_path / "cache" / "oso_core" / f"polar-lalr-{built['key']}.json"
+    assert cached.exists()
+    again = p._load_table_data()
+    assert again["key"] == built["key"] and again is not built
+    # The JSON copy loads into the same table as the one just built.
+    fresh, reread = p.Tables(built), p.Tables(again)
+    assert (fresh.rule_len, fresh.rule_lhs, fresh.rule_arg) == (reread.rule_len, reread.rule_lhs, reread.rule_arg)
+    assert [fresh.actions[s] for s in range(fresh.unit_base)] == [reread.actions[s] for s in range(reread.unit_base)]
 
 
 def test_write_packaged_table_rebuilds_an_equivalent_table(tmp_path, monkeypatch):
@@ -691,7 +727,9 @@ def test_write_packaged_table_rebuilds_an_equivalent_table(tmp_path, monkeypatch
     assert rebuilt["key"] == shipped["key"]
 
     def rules(data):
-        return sorted(map(repr, zip(data["rule_kind"], data["rule_arg"], data["rule_len"], data["rule_lhs"])))
+        names = list(tokenizer.TERMINALS) + list(data["nonterminals"])
+        lhs = [names[i] for i in data["rule_lhs"]]
+        return sorted(map(repr, zip(data["rule_kind"], data["rule_arg"], data["rule_len"], lhs)))
     assert rules(rebuilt) == rules(shipped)
 
     def parse_both(text):

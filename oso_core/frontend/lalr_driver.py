@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from .ast_builders import make_builders
-from .cloud_builders import make_cloud_builders
 from .item_shapes import COMPILE_AFTER, cloud_item_shapes, compile_shape, item_shapes, remember_shape, replay
 from .parse_errors import VALUE_CHECKS, ParseErrors
 from .parse_table import BUILD, CHECK, Tables, get_tables
@@ -34,6 +33,9 @@ class Parse:
         opcalls: set[int] = set()
         self.errors = ParseErrors(self.tokens, opcalls)
         if cloud:
+            # Imported on the first cloud parse: a legacy-only process never pays for it.
+            from .cloud_builders import make_cloud_builders
+
             self.builders = make_cloud_builders(self.tokens, opcalls, self.errors)
         else:
             self.builders = make_builders(self.tokens, opcalls, self.errors.duplicate_key)

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import gc
 import os
-from typing import Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, Optional
 
 from ..exceptions import OsoError, ParserError, ValidationError
 from .class_registry import ClassRegistry
-from .cloud_load import CloudLoad
 from .checks import (RuleScanner, missing_has_permission_warning, no_allow_warning, report_rule_facts,
                      undefined_rule_calls)
 from .diagnostics import Diagnostics, validation_error
@@ -27,8 +26,11 @@ from .resource_blocks import BlockRegistry, check_structure, generated_rule_call
 from .rewrite import Gensym, LegacyRewriter, LegacyRule, hoist_head
 from .rule_types import RuleTypeChecker, TypeEntry, as_rule, default_type_entries
 from .source import Source
-from .policy_test_ast import PolicyTestBlocks
 from .syntax import FactDeclaration, InlineQuery, PatternTerm, ResourceBlock, Rule, RuleType, Sym
+
+if TYPE_CHECKING:
+    from .cloud_load import CloudLoad
+    from .policy_test_ast import PolicyTestBlocks
 
 __all__ = ["Program", "LoadedFiles", "load_program", "diagnose_program"]
 
@@ -51,7 +53,7 @@ class Program:
       ones (docs/cloud-dialect.md).
     * `blocks`: per actor/resource block type (and `global` in the cloud dialect), its declared
       roles, permissions and relations (`BlockRegistry.summary` / `CloudBlocks.summary`).
-    * `dialect`: "legacy" or "cloud"; `policy_tests`: the cloud dialect's test blocks;
+    * `dialect`: "legacy" or "cloud"; `policy_tests`: the cloud dialect's test blocks (None for legacy);
       `uses_current_unix_time`: does some rule read `@current_unix_time`?
       `entity_literal_types`: the types of the entity literals in rules (`User{"root"}`).
     """
@@ -71,7 +73,7 @@ class Program:
         self.warnings = warnings
         self.fact_signatures = fact_signatures if fact_signatures is not None else {}
         self.dialect = "legacy"
-        self.policy_tests = PolicyTestBlocks()
+        self.policy_tests: Optional[PolicyTestBlocks] = None  # set by a cloud-dialect load
         self.uses_current_unix_time = False
         self.entity_literal_types: frozenset[str] = frozenset()
         self.blocks = blocks if blocks is not None else {}
@@ -162,7 +164,12 @@ def diagnose_program(sources: list[Source], host: ClassRegistry, dialect: str = 
 class _Load:
     def __init__(self, host: ClassRegistry, loaded_files: LoadedFiles, dialect: str = "legacy") -> None:
         self.host = host
-        self.cloud: Optional[CloudLoad] = CloudLoad() if dialect == "cloud" else None
+        self.cloud: Optional[CloudLoad] = None
+        if dialect == "cloud":
+            # Imported on the first cloud load: a legacy-only process never pays for it.
+            from .cloud_load import CloudLoad
+
+            self.cloud = CloudLoad()
         self.loaded_files = loaded_files
         self.diagnostics = Diagnostics()
         self.gensym = Gensym()  # one numbering of temporaries for the whole load, like legacy

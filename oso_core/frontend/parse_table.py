@@ -2,38 +2,67 @@
 
 Lark computes the table; building it costs ~0.3 s and importing Lark more, so the table for the
 shipped grammar ships as lalr_table.py (regenerate it with write_packaged_table() after editing
-the grammar; tests/test_parser.py checks it is current). A modified grammar's table is cached on
-disk (JSON in the user's cache directory, keyed by a hash of the grammar and the table format).
+the grammar; tests/test_parser.py checks it is current), packed so that a fresh process imports
+it as a few constants and unpacks only the rows its parses reach; it is used when its recipe
+(grammar text, builder and check names, terminal ids) equals the current one. A modified
+grammar's table is cached on disk (JSON in the user's cache directory, keyed by a hash of the
+recipe).
 The Oso Cloud dialect has its own grammar (grammar_cloud.lark) and table (lalr_table_cloud.py),
 so the legacy table, and with it every legacy parse error, stays exactly as it is.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
+import sys
 import threading
 from typing import Any, Optional
 
 from .ast_builders import BUILDER_NAMES
-from .cloud_builders import CLOUD_BUILDER_NAMES
 from .parse_errors import CHECK_RULES
 from .tokenizer import TERMINALS, TID, T_NAME
 
 __all__ = ["PASS", "CHECK", "BUILD", "GRAMMAR_PATH", "CLOUD_GRAMMAR_PATH", "PACKAGED_TABLE_PATH",
-           "CLOUD_TABLE_PATH", "TABLE_FORMAT", "Tables", "get_tables", "table_key", "write_packaged_table"]
+           "CLOUD_TABLE_PATH", "TABLE_FORMAT", "Tables", "decode_row", "encode_rows", "get_tables", "pack_table_data", "table_key",
+           "table_recipe", "write_packaged_table"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 GRAMMAR_PATH = os.path.join(_HERE, "grammar.lark")
 PACKAGED_TABLE_PATH = os.path.join(_HERE, "lalr_table.py")
 CLOUD_GRAMMAR_PATH = os.path.join(_HERE, "grammar_cloud.lark")
 CLOUD_TABLE_PATH = os.path.join(_HERE, "lalr_table_cloud.py")
-# Bump whenever the layout of the cached table data (see _build_table_data) changes.
-TABLE_FORMAT = 3
+# Bump whenever the layout of the stored table data (see pack_table_data) changes.
+TABLE_FORMAT = 4
 
 # Rule kinds: a single-symbol pass-through, a kind check (parse_errors.CHECK_RULES), a builder.
 PASS, CHECK, BUILD = 0, 1, 2
+
+
+class _Rows(dict):
+    """actions: state -> row, each row built from its packed form on first use.
+
+    A parse touches a fraction of the ~420 states, and unpacking every row costs more than a
+    small policy's whole parse, so a fresh process pays only for the rows it reaches.
+    """
+
+    __slots__ = ("packed", "width")
+
+    def __init__(self, packed: Any, width: int) -> None:
+        super().__init__()
+        self.packed = packed
+        self.width = width
+
+    def __missing__(self, state: int) -> list:
+        row: list[Optional[int]] = [None] * self.width
+        pairs = self.packed[state]
+        if type(pairs) is bytes:  # the packaged table (see encode_rows)
+            pairs = decode_row(pairs)
+        it = iter(pairs)
+        for symbol in it:
+            row[symbol] = next(it)
+        # Racing threads build equal rows; either one may be kept.
+        self[state] = row
+        return row
 
 
 class Tables:
@@ -44,45 +73,83 @@ class Tables:
     pass-through or kind-check rule r) or `hook_base + state` (a shift that starts a top-level
     item). Rule r pops rule_len[r] symbols and goes to
     actions[exposed state][rule_lhs[r]]. Terminal ids are positions in TERMINALS, nonterminal
-    ids follow them.
+    ids follow them. Built from the packed form of pack_table_data().
     """
 
     __slots__ = ("actions", "unit_base", "hook_base", "item_id", "rule_len", "rule_lhs",
                  "rule_kind", "rule_arg", "start_states", "end_states", "unit_memo")
 
-    def __init__(self, data: dict) -> None:
-        symbols = {name: i for i, name in enumerate(list(TERMINALS) + data["nonterminals"])}
-        width = len(symbols)
-        n_states = len(data["actions"])
-        self.unit_base = n_states
-        self.rule_len: list[int] = data["rule_len"]
-        self.rule_lhs: list[int] = [symbols[name] for name in data["rule_lhs"]]
-        self.rule_kind: list[int] = data["rule_kind"]
-        self.rule_arg: list[Any] = data["rule_arg"]
-        self.actions: list[list[Optional[int]]] = []
-        for row in data["actions"]:
-            out: list[Optional[int]] = [None] * width
-            for name, code in row.items():
-                if code < 0:
-                    r = -code - 1
-                    code = ~r if self.rule_kind[r] == BUILD else n_states + r
-                out[symbols[name]] = code
-            self.actions.append(out)
-        self.start_states: dict[str, int] = data["start_states"]
-        self.end_states: dict[str, int] = data["end_states"]
-        # Shifting the first token of a top-level item goes through the item-shape cache (see
-        # lalr_driver.Parse.run): those shifts are coded as hook_base + target state.
-        self.hook_base = n_states + len(self.rule_len)
-        self.item_id = symbols["item"]
-        program = self.start_states["program"]
-        for state in (program, self.actions[program][symbols["lines"]]):
-            row = self.actions[state]
-            for tid in (T_NAME, TID["TYPE"], TID["QUERY"]):
-                if row[tid] is not None and 0 <= row[tid] < n_states:
-                    row[tid] += self.hook_base
+    def __init__(self, packed: dict) -> None:
+        self.actions: dict[int, list[Optional[int]]] = _Rows(packed["rows"], packed["width"])
+        self.unit_base: int = len(packed["rows"])
+        self.hook_base: int = packed["hook_base"]
+        self.item_id: int = packed["item_id"]
+        self.rule_len: list[int] = list(packed["rule_len"])
+        self.rule_lhs: list[int] = list(packed["rule_lhs"])
+        self.rule_kind: list[int] = list(packed["rule_kind"])
+        self.rule_arg: list[Any] = list(packed["rule_arg"])
+        self.start_states: dict[str, int] = dict(packed["start_states"])
+        self.end_states: dict[str, int] = dict(packed["end_states"])
         # (state below << 20 | top state << 8 | lookahead) -> (state after the run of unit
         # reductions that follows, the kind checks on the way).
         self.unit_memo: dict[int, tuple] = {}
+
+
+def decode_row(packed: bytes, byteorder: str = sys.byteorder) -> Any:
+    """One row of encode_rows() back to its (symbol, code, ...) numbers."""
+    # memoryview, not array: the array extension module costs ~0.4 ms to load.
+    if byteorder == "little":
+        return memoryview(packed).cast("h")
+    return [int.from_bytes(packed[i:i + 2], "little", signed=True) for i in range(0, len(packed), 2)]
+
+
+def encode_rows(rows: Any) -> tuple:
+    """Packed rows as little-endian int16 strings: a bytes constant unmarshals as one copy, where
+    a tuple of numbers costs a few bytes and an object per number (~0.4 ms for the table)."""
+    from array import array
+
+    out = []
+    for pairs in rows:
+        words = array("h", pairs)
+        if sys.byteorder == "big":
+            words.byteswap()
+        out.append(words.tobytes())
+    return tuple(out)
+
+
+def pack_table_data(data: dict) -> dict:
+    """Lark's table as flattened by _build_table_data -> the form Tables loads: symbol names
+    replaced by ids, reduce codes final, each row a flat (symbol, code, ...) tuple."""
+    symbols = {name: i for i, name in enumerate(list(TERMINALS) + data["nonterminals"])}
+    n_states = len(data["actions"])
+    rule_kind = data["rule_kind"]
+    rule_len = data["rule_len"]
+    rows: list[dict[int, int]] = []
+    for row in data["actions"]:
+        out: dict[int, int] = {}
+        for name, code in row.items():
+            if code < 0:
+                r = -code - 1
+                code = ~r if rule_kind[r] == BUILD else n_states + r
+            out[symbols[name]] = code
+        rows.append(out)
+    # Shifting the first token of a top-level item goes through the item-shape cache (see
+    # lalr_driver.Parse.run): those shifts are coded as hook_base + target state.
+    hook_base = n_states + len(rule_len)
+    program = data["start_states"]["program"]
+    for state in (program, rows[program][symbols["lines"]]):
+        row = rows[state]
+        for tid in (T_NAME, TID["TYPE"], TID["QUERY"]):
+            if 0 <= row.get(tid, -1) < n_states:
+                row[tid] += hook_base
+    return {"key": data["key"], "width": len(symbols), "hook_base": hook_base,
+            "nonterminals": tuple(data["nonterminals"]),  # names of ids len(TERMINALS)...
+            "item_id": symbols["item"],
+            "rows": tuple(tuple(x for symbol in sorted(row) for x in (symbol, row[symbol]))
+                          for row in rows),
+            "rule_len": tuple(rule_len), "rule_lhs": tuple(symbols[name] for name in data["rule_lhs"]),
+            "rule_kind": tuple(rule_kind), "rule_arg": tuple(data["rule_arg"]),
+            "start_states": dict(data["start_states"]), "end_states": dict(data["end_states"])}
 
 
 _tables: Optional[Tables] = None
@@ -107,16 +174,32 @@ def get_tables(cloud: bool = False) -> Tables:
 
 
 def _builder_names(cloud: bool) -> frozenset:
-    return CLOUD_BUILDER_NAMES if cloud else BUILDER_NAMES
+    if not cloud:
+        return BUILDER_NAMES
+    # Imported only for the cloud dialect: making its builder set costs ~1 ms at import.
+    from .cloud_builders import CLOUD_BUILDER_NAMES
+
+    return CLOUD_BUILDER_NAMES
+
+
+def table_recipe(grammar: str, cloud: bool = False) -> tuple:
+    """What a stored table was built from; a table is current when its recipe is equal."""
+    # The table is a function of the grammar (any LALR table for it parses the same language),
+    # of which rules have builders or checks, and of the terminal ids, all baked into the data.
+    # Lark's version is left out on purpose: asking importlib.metadata for it costs ~18 ms at
+    # every start.
+    return (TABLE_FORMAT, grammar, tuple(sorted(_builder_names(cloud))), tuple(sorted(CHECK_RULES)),
+            tuple(TERMINALS))
 
 
 def table_key(grammar: str, cloud: bool = False) -> str:
     """The key a table for this grammar is stored under (in lalr_table.py and the disk cache)."""
-    # The table is a function of the grammar (any LALR table for it parses the same language),
-    # and of which rules have builders or checks, which is baked into the data. Lark's version is
-    # left out on purpose: asking importlib.metadata for it costs ~18 ms at every start.
-    recipe = [TABLE_FORMAT, grammar, sorted(_builder_names(cloud)), sorted(CHECK_RULES)]
-    return hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:24]
+    # Imported here: the packaged table is checked by comparing recipes, so a process whose
+    # grammar is unmodified never pays for importing hashlib and json (~3 ms).
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(table_recipe(grammar, cloud)).encode()).hexdigest()[:24]
 
 
 def write_packaged_table(cloud: bool = False) -> str:
@@ -128,11 +211,18 @@ def write_packaged_table(cloud: bool = False) -> str:
         grammar = f.read()
     data = _build_table_data(grammar, cloud)
     data["key"] = table_key(grammar, cloud)
-    data = json.loads(json.dumps(data))  # plain lists, dicts, strings and numbers only
+    import json
+
+    # Plain lists, dicts, strings and numbers only (Lark's names are str subclasses).
+    packed = pack_table_data(json.loads(json.dumps(data)))
+    # Tuples of numbers and strings are single constants in the module's bytecode, so importing
+    # it is one unmarshal, with no code run to build the containers.
+    packed["recipe"] = table_recipe(grammar, cloud)
+    packed["rows"] = encode_rows(packed["rows"])
     with open(table_path, "w", encoding="utf-8") as f:
         name = os.path.basename(grammar_path)
         f.write(f'"""LALR(1) table for {name}, generated by parser.write_packaged_table(); do not edit."""\n\n')
-        f.write(f"DATA = {data!r}\n")
+        f.write(f"DATA = {packed!r}\n")
     return table_path
 
 
@@ -153,7 +243,6 @@ def _cache_path(key: str) -> Optional[str]:
 def _load_table_data(cloud: bool = False) -> dict:
     with open(_paths(cloud)[0], encoding="utf-8") as f:
         grammar = f.read()
-    key = table_key(grammar, cloud)
     # The table built for this grammar ships with the package (tests/test_parser.py checks it is
     # current); the user cache only serves a modified grammar.
     try:
@@ -162,10 +251,13 @@ def _load_table_data(cloud: bool = False) -> dict:
             from . import lalr_table_cloud as packaged
         else:
             from . import lalr_table as packaged
-        if packaged.DATA.get("key") == key:
+        if packaged.DATA.get("recipe") == table_recipe(grammar, cloud):
             return packaged.DATA
     except ImportError:
         pass
+    import json
+
+    key = table_key(grammar, cloud)
     path = _cache_path(key)
     if path is not None:
         try:
@@ -177,6 +269,7 @@ def _load_table_data(cloud: bool = False) -> dict:
             pass
     data = _build_table_data(grammar, cloud)
     data["key"] = key
+    data = pack_table_data(data)
     if path is not None:
         # Write then rename, so a concurrent reader never sees half a file; an unwritable cache
         # directory only means rebuilding next time.
