@@ -78,8 +78,24 @@ def copy_insert(conn: Connection, values: dict[int, tuple[str, str]], rows: Sequ
 
 def _copy(cursor: Any, values: dict[int, tuple[str, str]], rows: Sequence[FactRow]) -> None:
     cursor.execute(_WORK_MEM)
-    cursor.execute("CREATE TEMPORARY TABLE oso_new_values (vid BIGINT, type TEXT, id TEXT) ON COMMIT DROP")
+    if values:
+        _copy_values(cursor, values)
     cursor.execute("CREATE TEMPORARY TABLE oso_new_facts (LIKE oso_facts) ON COMMIT DROP")
+    columns = ", ".join(_FACT_COLUMNS)
+    with cursor.copy(f"COPY oso_new_facts ({columns}) FROM STDIN") as copy:
+        for block in fact_blocks(rows):
+            copy.write(block)
+    # In key order for the same reason; "C" collation, as any fixed order serves and it sorts
+    # by bytes instead of by locale rules.
+    order = ", ".join(f'{c} COLLATE "C"' if c in ("env", "predicate") else c for c in _FACT_COLUMNS)
+    cursor.execute(f"INSERT INTO oso_facts ({columns}) SELECT {columns} FROM oso_new_facts "
+                   f"ORDER BY {order} ON CONFLICT DO NOTHING")
+    # Dropped now, not at commit: a later large insert of the same transaction creates it again.
+    cursor.execute("DROP TABLE oso_new_facts")
+
+
+def _copy_values(cursor: Any, values: dict[int, tuple[str, str]]) -> None:
+    cursor.execute("CREATE TEMPORARY TABLE oso_new_values (vid BIGINT, type TEXT, id TEXT) ON COMMIT DROP")
     with cursor.copy("COPY oso_new_values (vid, type, id) FROM STDIN") as copy:
         for block in value_blocks(values):
             copy.write(block)
@@ -92,14 +108,4 @@ def _copy(cursor: Any, values: dict[int, tuple[str, str]], rows: Sequence[FactRo
     # In vid order, so that concurrent batches lock new values in one order (no deadlock).
     cursor.execute("INSERT INTO oso_values (vid, type, id) SELECT vid, type, id FROM oso_new_values ORDER BY vid "
                    "ON CONFLICT DO NOTHING")
-    columns = ", ".join(_FACT_COLUMNS)
-    with cursor.copy(f"COPY oso_new_facts ({columns}) FROM STDIN") as copy:
-        for block in fact_blocks(rows):
-            copy.write(block)
-    # In key order for the same reason; "C" collation, as any fixed order serves and it sorts
-    # by bytes instead of by locale rules.
-    order = ", ".join(f'{c} COLLATE "C"' if c in ("env", "predicate") else c for c in _FACT_COLUMNS)
-    cursor.execute(f"INSERT INTO oso_facts ({columns}) SELECT {columns} FROM oso_new_facts "
-                   f"ORDER BY {order} ON CONFLICT DO NOTHING")
-    # Dropped now, not at commit: a later large insert of the same transaction creates them again.
-    cursor.execute("DROP TABLE oso_new_values, oso_new_facts")
+    cursor.execute("DROP TABLE oso_new_values")

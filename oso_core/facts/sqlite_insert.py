@@ -42,6 +42,13 @@ def sqlite_insert(conn: Connection, values: dict[int, tuple[str, str]], rows: Se
 
 
 def _insert(cursor, values: dict[int, tuple[str, str]], rows: Sequence[FactRow]) -> None:
+    if values:
+        _insert_values(cursor, values)
+    cursor.executemany(f"INSERT INTO main.oso_facts ({_FACT_COLUMNS}) VALUES ({_FACT_MARKS}) ON CONFLICT DO NOTHING",
+                       rows)
+
+
+def _insert_values(cursor, values: dict[int, tuple[str, str]]) -> None:
     cursor.execute("CREATE TEMPORARY TABLE oso_new_values (vid INTEGER NOT NULL, type TEXT NOT NULL, "
                    "id TEXT NOT NULL)")
     try:
@@ -58,5 +65,3 @@ def _insert(cursor, values: dict[int, tuple[str, str]], rows: Sequence[FactRow])
                        "WHERE true ORDER BY vid ON CONFLICT DO NOTHING")
     finally:
         cursor.execute("DROP TABLE temp.oso_new_values")
-    cursor.executemany(f"INSERT INTO main.oso_facts ({_FACT_COLUMNS}) VALUES ({_FACT_MARKS}) ON CONFLICT DO NOTHING",
-                       rows)

@@ -10,7 +10,7 @@ hash collision, and the whole transaction is refused.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 from sqlalchemy import ColumnElement, Connection, Delete, Engine, Table, and_, delete, select
 from sqlalchemy.dialects import postgresql
@@ -20,6 +20,7 @@ from ..values import ValueOfType
 from .errors import FactStoreError
 from .pg_copy import COPY_THRESHOLD, copy_insert
 from .fact_rows import FactRows, collision
+from .known_values import KnownValues
 from .schema import ARG_COLUMNS, arg_id, facts_table, values_table
 from .sqlite_insert import sqlite_insert
 
@@ -29,8 +30,11 @@ Operation = tuple[str, str, tuple]
 _LOOKUP_CHUNK = 500  # value ids per `IN (...)` (under every SQLite parameter limit)
 
 
-def apply(engine: Engine, environment: str, operations: Sequence[Operation]) -> None:
-    """Apply `operations` in order, all or nothing."""
+def apply(engine: Engine, environment: str, operations: Sequence[Operation],
+          known: Optional[KnownValues] = None) -> None:
+    """Apply `operations` in order, all or nothing. `known`: values already stored, not sent
+    again; the values written are added to it once the transaction has committed."""
+    written: list[dict[int, tuple[str, str]]] = []
     try:
         with engine.begin() as conn:
             i = 0
@@ -40,33 +44,39 @@ def apply(engine: Engine, environment: str, operations: Sequence[Operation]) -> 
                     j = i
                     while j < len(operations) and operations[j][0] == INSERT:
                         j += 1
-                    insert_facts(conn, environment, [(op[1], op[2]) for op in operations[i:j]])
+                    written.append(insert_facts(conn, environment, [(op[1], op[2]) for op in operations[i:j]], known))
                     i = j
                 else:
                     conn.execute(delete_statement(environment, operations[i][1], operations[i][2]))
                     i += 1
     except SQLAlchemyError as error:
         raise FactStoreError(f"Writing facts failed (nothing was written): {error}") from error
+    if known is not None:
+        known.remember(written)
 
 
-def insert_facts(conn: Connection, environment: str, facts: Sequence[tuple[str, tuple]]) -> None:
-    """Insert validated `(predicate, args)` facts with their values."""
+def insert_facts(conn: Connection, environment: str, facts: Sequence[tuple[str, tuple]],
+                 known: Optional[KnownValues] = None) -> dict[int, tuple[str, str]]:
+    """Insert validated `(predicate, args)` facts with their values (those `known` does not
+    hold); the values it wrote or found stored, vid -> (type, id)."""
     built = FactRows(environment, facts)
+    values = built.values if known is None else known.unknown(built.values)
     if not built.rows:
-        return
+        return values
     if conn.dialect.name == "postgresql" and len(built.rows) >= COPY_THRESHOLD:
-        copy_insert(conn, built.values, built.rows)
-        return
+        copy_insert(conn, values, built.rows)
+        return values
     if conn.dialect.name == "sqlite":
-        sqlite_insert(conn, built.values, built.rows)
-        return
-    new_values = _unknown_values(conn, built.values)
+        sqlite_insert(conn, values, built.rows)
+        return values
+    new_values = _unknown_values(conn, values)
     if new_values:
         names = [c.name for c in values_table.columns]
         conn.execute(postgresql.insert(values_table).on_conflict_do_nothing(),
                      [dict(zip(names, (vid, t, i))) for vid, (t, i) in sorted(new_values.items())])
     names = [c.name for c in facts_table.columns]
     conn.execute(postgresql.insert(facts_table).on_conflict_do_nothing(), [dict(zip(names, row)) for row in built.rows])
+    return values
 
 
 def _unknown_values(conn: Connection, values: dict[int, tuple[str, str]]) -> dict[int, tuple[str, str]]:
