@@ -17,9 +17,6 @@ from .schema import ARG_COLUMNS
 
 _FACT_COLUMNS = ", ".join(("env", "predicate", "arity", *ARG_COLUMNS))
 _FACT_MARKS = ", ".join("?" for _ in range(3 + len(ARG_COLUMNS)))
-#: Pages of cache (KiB when negative) while a batch writes: SQLite's default 2 MB makes every
-#: insert into a large index read its page again from the file.
-_BATCH_CACHE_KIB = 65_536
 
 
 def sqlite_insert(conn: Connection, values: dict[int, tuple[str, str]], rows: Sequence[FactRow]) -> None:
@@ -29,12 +26,7 @@ def sqlite_insert(conn: Connection, values: dict[int, tuple[str, str]], rows: Se
     # SQLite's own work. Table and column names are the schema's constants.
     cursor = conn.connection.dbapi_connection.cursor()
     try:
-        previous = cursor.execute("PRAGMA cache_size").fetchone()[0]
-        cursor.execute(f"PRAGMA cache_size = -{_BATCH_CACHE_KIB}")
-        try:
-            _insert(cursor, values, rows)
-        finally:
-            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
+        _insert(cursor, values, rows)
     except conn.dialect.dbapi.Error as error:  # the raw cursor raises the driver's errors, not SQLAlchemy's
         raise FactStoreError(f"Writing facts failed (nothing was written): {error}") from error
     finally:
