@@ -76,3 +76,15 @@ def test_a_collision_with_a_stored_value_is_refused_after_the_store_remembered_v
         conn.execute(values_table.insert().values(vid=value_id("Repo", "rocket"), type="Repo", id="other"))
     with pytest.raises(FactStoreError, match="collision"):
         store.insert(("has_role", ALICE, "member", Value("Repo", "rocket")))
+
+
+def test_a_batch_refused_by_the_database_leaves_the_next_one_working(make_store):
+    store = make_store()
+    store.policy(POLICY, **fact_stores.LEGACY)
+    with store.engine.begin() as conn:
+        conn.execute(values_table.insert().values(vid=value_id("Repo", "rocket"), type="Repo", id="other"))
+    for _ in range(2):
+        with pytest.raises(FactStoreError, match="collision"):
+            store.insert(("has_role", ALICE, "member", Value("Repo", "rocket")))
+    store.insert(("has_role", ALICE, "member", ANVIL))
+    assert store.get(("has_role", ALICE, None, None)) == [("has_role", ALICE, "member", ANVIL)]
