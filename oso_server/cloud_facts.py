@@ -15,8 +15,8 @@ from oso_core.facts import InvalidFactError
 from .endpoint import NO_BODY, Call, RouteSpec, ServerState
 from .errors import BadRequest
 from .offsets import acknowledge
-from .wire import MAX_ARGS, fact_json, parse_fact, parse_pattern, parse_pattern_arg, require_list, require_object, \
-    text
+from .wire import MAX_ARGS, fact_json, parse_fact_items, parse_pattern, parse_pattern_arg, require_list, \
+    require_object, text
 
 INSERTS, DELETES = "inserts", "deletes"
 _ARG_PARAM = re.compile(r"^args\.([0-9]+)\.(type|id)$")
@@ -36,9 +36,11 @@ def parse_batch(body: Any) -> list[tuple[str, tuple]]:
             raise BadRequest(f'{path}: a changeset has exactly one of "inserts" or "deletes", got keys '
                              f"{sorted(changeset)}")
         kind = kinds[0]
-        parse = parse_fact if kind == INSERTS else parse_pattern
         items = require_list(changeset[kind], f"{path}.{kind}")
-        operations += [(kind, parse(item, f"{path}.{kind}[{j}]")) for j, item in enumerate(items)]
+        if kind == INSERTS:
+            operations += [(INSERTS, fact) for fact in parse_fact_items(items, f"{path}.{kind}")]
+        else:
+            operations += [(kind, parse_pattern(item, f"{path}.{kind}[{j}]")) for j, item in enumerate(items)]
     return operations
 
 

@@ -14,7 +14,7 @@ clients may send more.
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 from oso_core.values import Arg, PatternArg, Value, ValueOfType
 
@@ -179,7 +179,59 @@ def parse_pattern(value: Any, path: str) -> tuple:
 
 def parse_facts(value: Any, path: str) -> list[tuple]:
     """A JSON array of concrete facts."""
-    return [parse_fact(f, f"{path}[{i}]") for i, f in enumerate(require_list(value, path))]
+    return parse_fact_items(require_list(value, path), path)
+
+
+def parse_fact_items(items: list, path: str) -> list[tuple]:
+    """The concrete facts of a list (`path[i]` names an item in errors). Well-formed facts
+    take `plain_fact`; any other item is parsed by `parse_fact`, which says what is wrong."""
+    entities: dict[str, dict[str, Value]] = {}
+    facts = []
+    for i, item in enumerate(items):
+        fact = plain_fact(item, entities)
+        facts.append(parse_fact(item, f"{path}[{i}]") if fact is None else fact)
+    return facts
+
+
+def plain_fact(value: Any, entities: dict[str, dict[str, Value]]) -> Optional[tuple]:
+    """`parse_fact`'s answer for a well-formed fact, computed without building error paths;
+    None for anything else, including every input `parse_fact` refuses. `entities` (type ->
+    id -> Value) shares one `Value` among the facts naming the same entity: building one costs
+    more than finding it."""
+    if value.__class__ is not dict:
+        return None
+    predicate = value.get("predicate")
+    args = value.get("args")
+    if (predicate.__class__ is not str or not predicate or "\x00" in predicate or args.__class__ is not list
+            or not 1 <= len(args) <= MAX_ARGS):
+        return None
+    fact = [predicate]
+    for arg in args:
+        if arg.__class__ is not dict:
+            return None
+        type_ = arg.get("type")
+        id_ = arg.get("id")
+        if type_.__class__ is not str or id_.__class__ is not str or not type_ or "\x00" in type_ or "\x00" in id_:
+            return None
+        if type_ == STRING:
+            fact.append(id_)
+        elif type_ == INTEGER:
+            if not is_integer_id(id_):
+                return None
+            fact.append(int(id_))
+        elif type_ == BOOLEAN:
+            if id_ != "true" and id_ != "false":
+                return None
+            fact.append(id_ == "true")
+        else:
+            of_type = entities.get(type_)
+            if of_type is None:
+                of_type = entities[type_] = {}
+            entity = of_type.get(id_)
+            if entity is None:
+                entity = of_type[id_] = Value(type_, id_)
+            fact.append(entity)
+    return tuple(fact)
 
 
 def context_facts(body: dict) -> list[tuple]:

@@ -30,6 +30,13 @@ def test_sqlite_run_stores_every_fact(tmp_path):
     assert set(results) == {"sqlite"} and results["sqlite"] > 0
 
 
+def test_preloaded_run_inserts_new_facts_next_to_the_dataset(tmp_path):
+    results = facts_load.run(300, ["sqlite"], sqlite_dir=str(tmp_path), preload=0.001)
+    assert results["sqlite"] > 0
+    with pytest.raises(SystemExit):
+        facts_load.main(["--preload", "2", "--backends", "sqlite"])
+
+
 def test_postgresql_run_stores_every_fact_through_copy():
     require_postgres()
     # Above the COPY threshold, so the COPY path is the one run.

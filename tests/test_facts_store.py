@@ -579,14 +579,21 @@ def copy_everything(monkeypatch):
     monkeypatch.setattr(writes, "COPY_THRESHOLD", 1)
 
 
+#: Ids that COPY text format would misread unescaped: its field and row separators, its escapes
+#: and its end-of-data and NULL markers.
+COPY_HOSTILE_IDS = HOSTILE_IDS + ["tab\tinside", "new\nline", "carriage\rreturn", "\r\n", "\\.", "\\N",
+                                  "\\t literally", "ends with \\", "\\\\", "\t", "\n\\.\n", "\x7f\x01\x1f"]
+
+
 def test_large_batch_path_stores_hostile_ids_exactly(make_store, copy_everything):
     store = loaded(make_store)
     with store.batch() as tx:
-        for i, hostile in enumerate(HOSTILE_IDS):
+        for i, hostile in enumerate(COPY_HOSTILE_IDS):
             tx.insert(("has_role", Value("User", hostile), hostile, Value("Org", f"o{i}")))
         tx.insert(("stars", ANVIL, -7))
         tx.insert(("archived", ANVIL, True))
-    for i, hostile in enumerate(HOSTILE_IDS):
+    assert len(store.get(("has_role", None, None, None))) == len(COPY_HOSTILE_IDS)
+    for i, hostile in enumerate(COPY_HOSTILE_IDS):
         user = Value("User", hostile)
         assert store.get(("has_role", user, None, None)) == [("has_role", user, hostile, Value("Org", f"o{i}"))]
     assert store.get(("stars", None, None)) == [("stars", ANVIL, -7)]

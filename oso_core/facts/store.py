@@ -21,6 +21,7 @@ from .database import Database, ensure_schema, open_engine
 from .decisions import Decisions
 from .read_connections import ReadConnections
 from .errors import FactStoreError, InvalidFactError, NoPolicyError
+from .known_values import KnownValues
 from .metadata import policy_metadata
 from .store_query import StoreQuery
 from .validation import FactValidator, split_pattern
@@ -62,6 +63,7 @@ class FactStore:
         self._serial: AbstractContextManager = threading.RLock() if database is None else nullcontext()
         self._loaded: Optional[_Loaded] = None
         self._readers = ReadConnections(self.engine)
+        self._known_values = KnownValues()
         ensure_schema(self.engine)
         stored = policies.latest(self.engine, environment)
         if stored is not None:
@@ -303,4 +305,4 @@ class Batch:
     def _commit(self) -> None:
         self._done = True
         with self._store._serial:
-            writes.apply(self._store.engine, self._store.environment, self._operations)
+            writes.apply(self._store.engine, self._store.environment, self._operations, self._store._known_values)
