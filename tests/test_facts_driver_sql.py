@@ -109,3 +109,22 @@ def test_a_read_connection_the_server_dropped_is_replaced():
         finally:
             store.close()
             engine.dispose()
+
+
+def test_prepared_statements_are_bounded_per_connection_and_errors_are_typed():
+    from fixtures.databases import postgres_params, require_postgres
+    require_postgres()
+    import psycopg
+    from oso_core.facts.pg_prepared import MAX_PREPARED, PreparedStatements
+    p = postgres_params()
+    with psycopg.connect(host=p["host"], port=p["port"], user=p["user"], password=p["password"],
+                         dbname=p["dbname"], autocommit=True) as conn:
+        prepared = PreparedStatements(conn)
+        for n in range(MAX_PREPARED + 6):
+            assert prepared.fetch_all(f"SELECT $1::bigint + {n}, 'x'::text", [n]) == [(2 * n, "x")]
+        count = conn.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'oso_decision_%'").fetchone()
+        assert count == (MAX_PREPARED,)
+        assert prepared.fetch_all("SELECT $1::bigint + 0, 'x'::text", [5]) == [(5, "x")]   # prepared again
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            prepared.fetch_all("SELECT 1 / $1::bigint", [0])
+        assert prepared.fetch_all("SELECT 1 / $1::bigint", [1]) == [(1,)]

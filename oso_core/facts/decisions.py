@@ -146,7 +146,7 @@ class Decisions:
             if compiled is None:
                 compiled = plan.compiled = DriverStatement(plan.statement, self.engine, _INPUTS)
             if self.readers.usable:
-                return self.readers.fetch_all(compiled.sql, compiled.arguments(params))
+                return self.readers.fetch_all(compiled, params)
             with self.readers.serial, self.engine.connect() as conn:
                 return conn.exec_driver_sql(compiled.sql, compiled.arguments(params)).all()
         except SQLAlchemyError as error:

@@ -29,7 +29,7 @@ _INPUT = object()   # a slot filled from the call's values
 class DriverStatement:
     """Driver SQL text and how to build its positional arguments from the call's inputs."""
 
-    __slots__ = ("sql", "_slots", "_names", "_named")
+    __slots__ = ("sql", "numbered", "inputs", "_slots", "_names", "_named")
 
     def __init__(self, statement: Any, engine: Engine, inputs: Sequence[str]) -> None:
         compiled = statement.compile(engine, compile_kwargs={"render_postcompile": True})
@@ -37,6 +37,10 @@ class DriverStatement:
         dialect = engine.dialect
         split = _split(compiled.string, dialect.paramstyle, compiled.positiontup)
         self._named: Optional[dict] = None
+        # PostgreSQL text with `$n` markers, one per distinct input (named in `inputs`), for
+        # libpq's PQprepare (pg_prepared); None where a parameter other than an input is left.
+        self.numbered: Optional[str] = None
+        self.inputs: tuple = ()
         if split is None:
             # Unknown paramstyle: the compiled text and every parameter, by name or position.
             self.sql = compiled.string
@@ -46,20 +50,28 @@ class DriverStatement:
             return
         pieces, names = split
         marker = "?" if dialect.paramstyle == "qmark" else "%s"
-        text, slots, kept = [pieces[0]], [], []
+        text, numbered, slots, kept, numbers = [pieces[0]], [pieces[0]], [], [], {}
         for name, piece in zip(names, pieces[1:]):
             value = params.get(name)
             literal = None if name in inputs else _literal(value, dialect.name)
             if literal is None:
                 text.append(marker)
+                numbered.append(numbers.setdefault(name, f"${len(numbers) + 1}"))
                 slots.append(_INPUT if name in inputs else value)
                 kept.append(name)
             else:
                 text.append(literal)
+                numbered.append(literal)
             text.append(piece)
+            numbered.append(piece)
         self.sql = "".join(text)
         self._slots = tuple(slots)
         self._names = tuple(kept)
+        if dialect.name == "postgresql" and dialect.paramstyle != "qmark" and all(s is _INPUT for s in slots):
+            # "%%" is a pyformat driver's escaped percent sign; libpq takes the text as it is
+            # (the literals hold no "%": quote_literal escapes it).
+            self.numbered = "".join(numbered).replace("%%", "%")
+            self.inputs = tuple(numbers)
 
     def arguments(self, values: dict) -> Any:
         """The driver's parameters for one call (`values`: input name -> value)."""

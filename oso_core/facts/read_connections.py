@@ -9,11 +9,11 @@ in autocommit mode that this object keeps checked out and idle between calls (at
 connection and sqlite3 keeps it in its statement cache. They stay SQLAlchemy connections, so
 engine events and echo see every statement.
 
-While the engine has no event listeners and does not log its statements, a statement runs on the
-connection's driver cursor (held with the connection) instead of through SQLAlchemy's execution
-machinery, which costs about as much as the database's own work for a small authorize; on
-psycopg it is prepared at once (`prepare=True`). An engine with listeners or echo gets the
-SQLAlchemy path, so users' hooks still see every statement.
+While the engine has no event listeners and does not log its statements, a statement runs below
+SQLAlchemy's execution machinery, which costs about as much as the database's own work for a
+small authorize: on psycopg as a prepared statement through libpq (`pg_prepared`), on sqlite3 on
+the connection's cursor (held with it). An engine with listeners or echo gets the SQLAlchemy
+path, so users' hooks still see every statement.
 
 An engine whose pool shares one connection between threads (in-memory SQLite) is left to the pool,
 and its decisions run one at a time (`serial`).
@@ -30,6 +30,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
+
+from .driver_sql import DriverStatement
 
 # Idle connections kept beyond this are closed: it bounds what a burst of threads holds from the
 # pool (5 connections by default), which the store's writes also use.
@@ -50,17 +52,18 @@ class ReadConnections:
         self._idle: queue.SimpleQueue = queue.SimpleQueue()
         self._closed = False
         self._dbapi_error = engine.dialect.loaded_dbapi.Error
-        # psycopg 3 prepares a statement on request; sqlite3 keeps its own statement cache.
-        self._prepare = engine.dialect.driver == "psycopg"
+        # psycopg 3: statements prepared and run through libpq (pg_prepared); sqlite3 keeps
+        # its own statement cache for the cursor.
+        self._psycopg = engine.dialect.driver == "psycopg"
 
-    def fetch_all(self, sql: str, arguments: Any) -> list:
-        """The rows of one statement in the driver's parameter style. A connection the server
-        dropped is replaced once; any other error propagates as SQLAlchemy's DBAPIError (and
-        the connection is closed)."""
+    def fetch_all(self, statement: DriverStatement, values: dict) -> list:
+        """The rows of one decision statement for the inputs `values` (name -> value id). A
+        connection the server dropped is replaced once; any other error propagates as
+        SQLAlchemy's DBAPIError (and the connection is closed)."""
         for attempt in (0, 1):
             reader = self._take()
             try:
-                rows = self._run(reader, sql, arguments)
+                rows = self._run(reader, statement, values)
             except DBAPIError as error:
                 reader.close()
                 if attempt == 0 and error.connection_invalidated:
@@ -73,23 +76,22 @@ class ReadConnections:
             return rows
         raise AssertionError("unreachable: the second attempt returns or raises")
 
-    def _run(self, reader: "_Reader", sql: str, arguments: Any) -> list:
+    def _run(self, reader: "_Reader", statement: DriverStatement, values: dict) -> list:
         engine = self.engine
         if engine._has_events or engine.logger.isEnabledFor(logging.INFO):
-            return reader.connection.exec_driver_sql(sql, arguments).all()
+            return reader.connection.exec_driver_sql(statement.sql, statement.arguments(values)).all()
         try:
+            if self._psycopg and statement.numbered is not None:
+                return reader.prepared().fetch_all(statement.numbered, [values[n] for n in statement.inputs])
             cursor = reader.cursor()
-            if self._prepare:
-                cursor.execute(sql, arguments, prepare=True)
-            else:
-                cursor.execute(sql, arguments)
+            cursor.execute(statement.sql, statement.arguments(values))
             return cursor.fetchall()
         except self._dbapi_error as error:
             dropped = self._is_disconnect(error, reader)
             if dropped:
                 reader.connection.invalidate(error)
-            raise DBAPIError.instance(sql, arguments, error, self._dbapi_error, connection_invalidated=dropped,
-                                      dialect=engine.dialect) from error
+            raise DBAPIError.instance(statement.sql, values, error, self._dbapi_error,
+                                      connection_invalidated=dropped, dialect=engine.dialect) from error
 
     def _is_disconnect(self, error: Exception, reader: "_Reader") -> bool:
         try:
@@ -123,11 +125,19 @@ class ReadConnections:
 class _Reader:
     """One kept autocommit connection and, once the direct path used it, its driver cursor."""
 
-    __slots__ = ("connection", "held")
+    __slots__ = ("connection", "held", "_prepared")
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.held: Any = None
+        self._prepared: Any = None
+
+    def prepared(self) -> Any:
+        """The connection's `pg_prepared.PreparedStatements` (psycopg only)."""
+        if self._prepared is None:
+            from .pg_prepared import PreparedStatements   # imports psycopg: PostgreSQL only
+            self._prepared = PreparedStatements(self.connection.connection.driver_connection)
+        return self._prepared
 
     def cursor(self) -> Any:
         if self.held is None:
