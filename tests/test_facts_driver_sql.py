@@ -128,3 +128,31 @@ def test_prepared_statements_are_bounded_per_connection_and_errors_are_typed():
         with pytest.raises(psycopg.errors.DivisionByZero):
             prepared.fetch_all("SELECT 1 / $1::bigint", [0])
         assert prepared.fetch_all("SELECT 1 / $1::bigint", [1]) == [(1,)]
+
+
+def test_prepared_decisions_survive_pooled_connections_and_deallocate_all():
+    """A store's read connections go back to the engine's pool on close; a later store on the
+    same engine gets the same server sessions (statements still prepared there), and psycopg
+    may send DEALLOCATE ALL on a connection after a ROLLBACK: decisions go on either way."""
+    from fixtures.databases import postgres_url, postgres_schema
+    from oso_core.facts import FactStore
+    with postgres_schema() as schema:
+        engine = create_engine(postgres_url(), connect_args={"options": f"-csearch_path={schema}"})
+        try:
+            first = FactStore(engine)
+            first.policy(POLICY, dialect="legacy")
+            first.insert(("has_role", ALICE, "reader", ANVIL))
+            assert first.authorize(ALICE, "read", ANVIL) and first.list(ALICE, "read", "Repo") == ["anvil"]
+            first.close()
+            second = FactStore(engine)
+            try:
+                assert second.authorize(ALICE, "read", ANVIL) and second.list(ALICE, "read", "Repo") == ["anvil"]
+                reader = second._readers._idle.get_nowait()
+                reader.connection.exec_driver_sql("DEALLOCATE ALL")
+                second._readers._idle.put(reader)
+                assert second.authorize(ALICE, "read", ANVIL) and not second.authorize(BOB, "read", ANVIL)
+                assert second.list(ALICE, "read", "Repo") == ["anvil"]
+            finally:
+                second.close()
+        finally:
+            engine.dispose()

@@ -8,20 +8,29 @@ as text; the rows are loaded with psycopg's own `Transformer`, so values come ba
 would return them. libpq calls release the GIL while they wait for the server.
 
 The connection is in autocommit and used by one thread at a time (read_connections); psycopg's
-own prepared statements on it (`_pg3_*`) are not touched. At most `MAX_PREPARED` statements are
-kept per connection; the oldest is deallocated beyond that (plans of replaced policies).
+own prepared statements on it (`_pg3_*`) are not touched. One `PreparedStatements` belongs to one
+server session for its whole life (read_connections keeps it in the pool's per-connection `info`,
+which lives exactly as long as the DBAPI connection), and names are unique in the process, so a
+session handed to another store keeps working with the statements it has. Something else may
+deallocate them (psycopg sends `DEALLOCATE ALL` after a ROLLBACK when it had prepared statements
+of its own): a statement found missing (SQLSTATE 26000) is prepared again, once. At most
+`MAX_PREPARED` statements are kept per connection; the oldest is deallocated beyond that (plans
+of replaced policies).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 from typing import Any, Sequence
 
 from psycopg import OperationalError, errors
 from psycopg.adapt import Transformer
-from psycopg.pq import ConnStatus, ExecStatus
+from psycopg.pq import ConnStatus, DiagnosticField, ExecStatus
 
 MAX_PREPARED = 64
+_MISSING = b"26000"      # invalid_sql_statement_name: no prepared statement of that name
+_numbers = itertools.count()
 
 
 class PreparedStatements:
@@ -32,7 +41,6 @@ class PreparedStatements:
         self._pgconn = connection.pgconn
         self._transformer = Transformer(connection)
         self._names: OrderedDict = OrderedDict()
-        self._next = 0
 
     def fetch_all(self, sql: str, values: Sequence[int]) -> list:
         """The rows (tuples) of the statement `sql` (`$n` markers) with integer inputs `values`."""
@@ -41,7 +49,11 @@ class PreparedStatements:
             name = self._prepare(sql)
         else:
             self._names.move_to_end(sql)
-        result = self._pgconn.exec_prepared(name, [b"%d" % v for v in values])
+        params = [b"%d" % v for v in values]
+        result = self._pgconn.exec_prepared(name, params)
+        if result.status == ExecStatus.FATAL_ERROR and result.error_field(DiagnosticField.SQLSTATE) == _MISSING:
+            del self._names[sql]
+            result = self._pgconn.exec_prepared(self._prepare(sql), params)
         if result.status != ExecStatus.TUPLES_OK:
             raise self._error(result)
         transformer = self._transformer
@@ -49,8 +61,7 @@ class PreparedStatements:
         return transformer.load_rows(0, result.ntuples, tuple)
 
     def _prepare(self, sql: str) -> bytes:
-        name = b"oso_decision_%d" % self._next
-        self._next += 1
+        name = b"oso_decision_%d" % next(_numbers)
         result = self._pgconn.prepare(name, sql.encode(self._connection.info.encoding), None)
         if result.status != ExecStatus.COMMAND_OK:
             raise self._error(result)

@@ -36,6 +36,7 @@ from .driver_sql import DriverStatement
 # Idle connections kept beyond this are closed: it bounds what a burst of threads holds from the
 # pool (5 connections by default), which the store's writes also use.
 MAX_IDLE = 3
+_PREPARED_KEY = "oso_core.facts.prepared_statements"
 
 
 class ReadConnections:
@@ -133,10 +134,16 @@ class _Reader:
         self._prepared: Any = None
 
     def prepared(self) -> Any:
-        """The connection's `pg_prepared.PreparedStatements` (psycopg only)."""
+        """The server session's `pg_prepared.PreparedStatements` (psycopg only), kept in the
+        pool's `info` of the DBAPI connection: it outlives this checkout, as the statements
+        prepared on the server do, and goes when the connection is closed or invalidated."""
         if self._prepared is None:
-            from .pg_prepared import PreparedStatements   # imports psycopg: PostgreSQL only
-            self._prepared = PreparedStatements(self.connection.connection.driver_connection)
+            info = self.connection.connection.info
+            prepared = info.get(_PREPARED_KEY)
+            if prepared is None:
+                from .pg_prepared import PreparedStatements   # imports psycopg: PostgreSQL only
+                prepared = info[_PREPARED_KEY] = PreparedStatements(self.connection.connection.driver_connection)
+            self._prepared = prepared
         return self._prepared
 
     def cursor(self) -> Any:
