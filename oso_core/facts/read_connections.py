@@ -5,9 +5,8 @@ goes back; on PostgreSQL that `ROLLBACK` also makes psycopg 3 drop the connectio
 statements, so each authorize was planned again (planning ~0.6 ms against ~0.15 ms to run;
 docs/facts-performance.md). Decisions only read, one statement each, so they run on connections
 in autocommit mode that this object keeps checked out and idle between calls (at most
-`MAX_IDLE`, so the pool keeps room for writes): psycopg prepares a repeated statement once per
-connection and sqlite3 keeps it in its statement cache. They stay SQLAlchemy connections, so
-engine events and echo see every statement.
+`MAX_IDLE`, so the pool keeps room for writes): a statement is prepared once per PostgreSQL
+session, and sqlite3 keeps it in its statement cache.
 
 While the engine has no event listeners and does not log its statements, a statement runs below
 SQLAlchemy's execution machinery, which costs about as much as the database's own work for a
