@@ -156,3 +156,30 @@ def test_prepared_decisions_survive_pooled_connections_and_deallocate_all():
                 second.close()
         finally:
             engine.dispose()
+
+
+def test_threads_beyond_the_kept_connections_get_right_answers(make_store):
+    import threading
+    store = make_store()
+    store.policy(POLICY, dialect="legacy")
+    repos = [Value("Repo", f"r{i}") for i in range(6)]
+    for i, repo in enumerate(repos):
+        store.insert(("has_role", ALICE, "writer" if i % 2 else "reader", repo))
+    wrong, failures = [], []
+
+    def work(seed):
+        try:
+            for n in range(30):
+                repo = repos[(seed + n) % len(repos)]
+                if not store.authorize(ALICE, "read", repo) or store.authorize(BOB, "read", repo):
+                    wrong.append(repo)
+                if store.list(ALICE, "read", "Repo") != sorted(r.id for r in repos):
+                    wrong.append("list")
+        except Exception as error:   # noqa: BLE001 - reported below with the others
+            failures.append(error)
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]   # more than MAX_IDLE
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == [] and wrong == []
