@@ -228,7 +228,8 @@ def create_database(backend: str, postgres_url: str = DEFAULT_POSTGRES_URL) -> D
         return Database("sqlite", engine, directory=directory)
     if backend != "postgresql":
         raise ValueError(f"backend is sqlite or postgresql, got {backend!r}")
-    name = f"oso_bench_{secrets.token_hex(4)}"
+    # OSO_BENCH_SCHEMA_PREFIX: runs sharing one server keep apart by prefix (default oso_bench_).
+    name = f"{os.environ.get('OSO_BENCH_SCHEMA_PREFIX', 'oso_bench_')}{secrets.token_hex(4)}"
     admin = create_engine(postgres_url)
     try:
         with admin.begin() as conn:

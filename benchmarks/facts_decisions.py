@@ -292,8 +292,8 @@ def _verdict(ok: bool) -> str:
 def render(results: list, notes: list) -> str:
     """The results as Markdown: the timing table, loads, memory, batch, targets, plans flags."""
     lines = ["| database | facts | decision | engine median / p99 (µs) | hand SQL median / p99 (µs) "
-             "| hand SQL, autocommit (µs) | raw DBAPI (µs) | engine / hand | calls |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+             "| hand SQL, autocommit (µs) | raw DBAPI median / p99 (µs) | engine / hand | engine / raw | calls |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     verdicts = []
     for r in results:
         cases = sorted({case for case, _ in r.timings}, key=["authorize", "list (many repos)",
@@ -306,8 +306,9 @@ def render(results: list, notes: list) -> str:
             ratio = f"{engine.median_us / hand.median_us:.2f}x"
             lines.append(f"| {LABELS[r.backend]} | {r.facts:,} | {case} | {eng} | "
                          f"{format_number(hand.median_us)} / {format_number(hand.p99_us)} | "
-                         f"{format_number(autocommit.median_us)} | {format_number(raw.median_us)} | "
-                         f"{ratio} | {len(hand.times):,} |")
+                         f"{format_number(autocommit.median_us)} | "
+                         f"{format_number(raw.median_us)} / {format_number(raw.p99_us)} | "
+                         f"{ratio} | {engine.median_us / raw.median_us:.2f}x | {len(hand.times):,} |")
             if case == "authorize":
                 verdicts.append(f"{LABELS[r.backend]} authorize: median {format_number(engine.median_us)} µs "
                                 f"<= 300: {_verdict(engine.median_us <= 300)}; p99 "

@@ -142,7 +142,8 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("kind", ENGINES)
+# "sqlite-file" too: its decisions take the driver-cursor path, in-memory SQLite's do not.
+@pytest.mark.parametrize("kind", [*ENGINES, "sqlite-file"])
 @pytest.mark.parametrize("name,policy,make_facts,resources,actions", CASES, ids=[c[0] for c in CASES])
 def test_list_equals_authorize_equals_engine(kind, name, policy, make_facts, resources, actions):
     seen = set()

@@ -2,10 +2,12 @@
 
 The policy is partially evaluated once per (actor type, action, resource type) with the actor,
 the resource (or the row) and, for `actions`, the action symbolic (`symbolic.evaluate`); the
-solutions compile to one statement (`sql_compiler`) whose inputs are bind parameters: the
-actor's and the resource's value ids. Statements are cached for the policy version this object
-was built for; a request with context facts compiles its statement again from the cached
-evaluation (the VALUES list is part of the statement).
+solutions, with duplicates dropped and those differing in one fact constant merged
+(`solution_merge`), compile to one statement (`sql_compiler`) whose inputs are bind parameters:
+the actor's and the resource's value ids. Statements are cached for the policy version this
+object was built for, as driver SQL with the policy's constants written in (`driver_sql`), and
+run on kept connections (`read_connections`); a request with context facts compiles its
+statement again from the cached evaluation (the VALUES list is part of the statement).
 """
 
 from __future__ import annotations
@@ -19,13 +21,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..oso import Oso
 from ..values import Value
 from .errors import FactStoreError, UnboundedResultError
+from .driver_sql import DriverStatement
 from .read_connections import ReadConnections
 from .schema import value_id
 from .sql_compiler import (ACTOR_PARAM, RESOURCE_PARAM, Context, actions_statement, authorize_statement,
                            list_statement)
+from .solution_merge import merge_evaluation
 from .symbolic import Evaluation, Symbol, evaluate
 
 _AUTHORIZE, _LIST, _ACTIONS = "authorize", "list", "actions"
+_INPUTS = (ACTOR_PARAM, RESOURCE_PARAM)
 
 
 class _Plan:
@@ -37,25 +42,7 @@ class _Plan:
         self.evaluation = evaluation
         self.build = build
         self.statement = statement
-        self.compiled: Optional[_Compiled] = None
-
-
-class _Compiled:
-    """A statement compiled once for the engine's dialect, executed at the driver level: a
-    cached decision skips SQLAlchemy's per-execution statement cache lookup (about half of the
-    time of a small authorize)."""
-
-    __slots__ = ("sql", "names", "params")
-
-    def __init__(self, statement: Any, engine: Engine) -> None:
-        compiled = statement.compile(engine, compile_kwargs={"render_postcompile": True})
-        self.sql = compiled.string
-        self.names = compiled.positiontup      # None for a driver with named parameters
-        self.params = dict(compiled.params)
-
-    def arguments(self, values: dict) -> Any:
-        params = {**self.params, **values}
-        return params if self.names is None else tuple(params[n] for n in self.names)
+        self.compiled: Optional[DriverStatement] = None
 
 
 class Decisions:
@@ -135,7 +122,8 @@ class Decisions:
             call = ("allow", [actor, Symbol("action"), resource])
         else:
             call = ("allow", [actor, action, resource])
-        evaluation = evaluate(self.kb, [call], types, symbolic_actor="actor")
+        # Merged solutions: one EXISTS / UNION arm per way the rule holds, not per role name.
+        evaluation = merge_evaluation(evaluate(self.kb, [call], types, symbolic_actor="actor"))
         if kind == _AUTHORIZE:
             def build(ctx: Context) -> Any:
                 return authorize_statement(ctx, actor_type, resource_type)
@@ -156,9 +144,9 @@ class Decisions:
                     return conn.execute(statement, params).all()
             compiled = plan.compiled
             if compiled is None:
-                compiled = plan.compiled = _Compiled(plan.statement, self.engine)
+                compiled = plan.compiled = DriverStatement(plan.statement, self.engine, _INPUTS)
             if self.readers.usable:
-                return self.readers.fetch_all(compiled.sql, compiled.arguments(params))
+                return self.readers.fetch_all(compiled, params)
             with self.readers.serial, self.engine.connect() as conn:
                 return conn.exec_driver_sql(compiled.sql, compiled.arguments(params)).all()
         except SQLAlchemyError as error:

@@ -230,6 +230,8 @@ class FactStore:
         for entity in entities:
             if isinstance(entity, Value) and ("\x00" in entity.id or "\x00" in entity.type):
                 raise InvalidFactError(f"An entity id or type cannot contain the NUL character (\\0): {entity!r:.80}")
+        if type(context_facts) in (tuple, list) and not context_facts:
+            return loaded, []       # the usual call; the checks below cost a fifth of a SQLite authorize
         if isinstance(context_facts, (str, bytes)) or not isinstance(context_facts, Iterable):
             raise InvalidFactError(f"context_facts is a list of facts, got {context_facts!r:.80}")
         facts = [(predicate, *args) for predicate, args in loaded.validator.validate_all(context_facts)]
