@@ -4,6 +4,7 @@ end), and what it cost in CPU (read from /proc, Linux only)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -18,10 +19,15 @@ from pathlib import Path
 from typing import Optional, Sequence
 from urllib.parse import quote
 
+from oso_server.config import SQLITE_FILE
+
 from . import facts_dataset as fd
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 60.0
+#: Set to a file path to run the server under cProfile (one process: `--workers 1`); the
+#: profile is written there when the server stops.
+PROFILE_VARIABLE = "OSO_BENCH_PROFILE"
 
 
 def free_port() -> int:
@@ -48,6 +54,25 @@ class ServerDatabase:
         elif backend != "sqlite":
             raise ValueError(f"backend is sqlite or postgresql, got {backend!r}")
 
+    def analyze(self) -> float:
+        """ANALYZE the fact tables (as autovacuum would soon after a bulk load), so the planner
+        knows their sizes; the seconds it took."""
+        started = time.perf_counter()
+        if self._pg is not None:
+            raw = self._pg.engine.raw_connection()
+            try:
+                for table in ("oso_values", "oso_facts"):
+                    fd._analyze_postgres(raw, table)  # retries a deadlock with autovacuum
+            finally:
+                raw.close()
+        else:
+            import sqlite3
+
+            with contextlib.closing(sqlite3.connect(self.data_dir / SQLITE_FILE)) as connection:
+                connection.execute("ANALYZE")
+                connection.commit()
+        return time.perf_counter() - started
+
     def drop(self) -> None:
         if self._pg is not None:
             self._pg.drop()
@@ -62,7 +87,9 @@ class Server:
         self.host = "127.0.0.1"
         self.port = free_port()
         self.url = f"http://{self.host}:{self.port}"
-        command = [sys.executable, "-m", "oso_server", "serve", "--host", self.host, "--port", str(self.port),
+        profile = os.environ.get(PROFILE_VARIABLE)
+        runner = ["-m", "cProfile", "-o", profile] if profile else []
+        command = [sys.executable, *runner, "-m", "oso_server", "serve", "--host", self.host, "--port", str(self.port),
                    "--data-dir", str(database.data_dir), "--policy", str(policy_file),
                    "--log-level", "warning", "--workers", str(workers), *extra]
         if threads is not None:
