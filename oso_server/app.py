@@ -65,7 +65,7 @@ def create_app(config: ServerConfig, state: Optional[ServerState] = None) -> Ser
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
-        state.environments.close()
+        state.close()
         if decision_log is not None:
             decision_log.close()
 
