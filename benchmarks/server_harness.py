@@ -89,6 +89,7 @@ class Server:
         self.url = f"http://{self.host}:{self.port}"
         profile = os.environ.get(PROFILE_VARIABLE)
         runner = ["-m", "cProfile", "-o", profile] if profile else []
+        self.profiled = bool(profile)
         command = [sys.executable, *runner, "-m", "oso_server", "serve", "--host", self.host, "--port", str(self.port),
                    "--data-dir", str(database.data_dir), "--policy", str(policy_file),
                    "--log-level", "warning", "--workers", str(workers), *extra]
@@ -140,7 +141,9 @@ class Server:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            # uvicorn re-raises the signal it stopped on; cProfile writes its file on the
+            # KeyboardInterrupt of a SIGINT, but a re-raised SIGTERM ends the process first.
+            os.killpg(self.process.pid, signal.SIGINT if self.profiled else signal.SIGTERM)
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:

@@ -65,7 +65,7 @@ class Settings:
     batch_facts: int = sr.BATCH_FACTS
     load_parallel: int = 2
     warmup: int = 500
-    workers: int = 2
+    workers: int = 1                        # serve's defaults: 1 process, 4 handler threads
     threads: Optional[int] = None
 
 
@@ -289,7 +289,7 @@ def render(result: Result) -> str:
     load = result.load
     lines = [f"Run of {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {result.backend}, "
              f"{result.sizes.describe()}; server `--workers {s.workers}`"
-             f"{f' --threads {s.threads}' if s.threads else ''}; {platform.python_implementation()} "
+             f"{f' --threads {s.threads}' if s.threads is not None else ' (4 handler threads)'}; {platform.python_implementation()} "
              f"{platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}.", ""]
     if load is not None:
         lines += [f"Bulk load through `POST /api/batch`: {load.facts:,} facts in {load.batches} requests of "
@@ -306,7 +306,7 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
     parser.add_argument("--backend", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--quick", action="store_true", help="a tiny dataset and runs of a few seconds")
     parser.add_argument("--scale", type=float, default=None, help="dataset scale (1.0 = 1M role facts)")
-    parser.add_argument("--workers", type=int, default=None, help="server processes (default 2; quick: 1)")
+    parser.add_argument("--workers", type=int, default=None, help="server processes (default 1)")
     parser.add_argument("--threads", type=int, default=None, help="handler threads per server process")
     parser.add_argument("--load-parallel", type=int, default=None, help="batch requests in flight at once")
     parser.add_argument("--no-client", action="store_true", help="skip the oso-cloud client run")
