@@ -152,39 +152,53 @@ class Server:
         self._log.close()
 
 
+def _process_cpu(pid: int, ticks: int) -> Optional[float]:
+    """utime + stime of one process, from /proc/PID/stat; None if it is gone (or no /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / ticks    # utime, stime (fields 14 and 15)
+
+
 def processes_cpu_seconds(pids: Sequence[int]) -> Optional[float]:
     """utime + stime of the processes, from /proc/PID/stat; None where /proc is missing."""
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    total = 0
-    seen = False
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        seen = True
-        total += int(fields[11]) + int(fields[12])    # utime, stime (fields 14 and 15)
-    return total / ticks if seen else None
+    found = [cpu for cpu in (_process_cpu(pid, ticks) for pid in pids) if cpu is not None]
+    return sum(found) if found else None
 
 
-def postgres_cpu_seconds() -> Optional[float]:
-    """CPU seconds of every `postgres` process on the machine (the database's share of a run;
-    other users of the same server are counted too)."""
-    pids = []
+def postgres_cpu_by_process() -> Optional[dict[int, float]]:
+    """CPU seconds of every `postgres` process on the machine, by pid (other users of the
+    same database server are counted too); None off Linux."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     try:
         entries = os.listdir("/proc")
     except OSError:
         return None
+    found = {}
     for entry in entries:
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/comm") as f:
-                    if f.read().strip() == "postgres":
-                        pids.append(int(entry))
+                    if f.read().strip() != "postgres":
+                        continue
             except OSError:
                 continue
-    return processes_cpu_seconds(pids) if pids else None
+            cpu = _process_cpu(int(entry), ticks)
+            if cpu is not None:
+                found[int(entry)] = cpu
+    return found or None
+
+
+def postgres_cpu_between(start: Optional[dict[int, float]], end: Optional[dict[int, float]]) -> Optional[float]:
+    """PostgreSQL CPU seconds between two `postgres_cpu_by_process` readings: per process that
+    is still there (a backend that ended in between took its figure with it: it is left out,
+    rather than counted negative), plus the whole figure of each backend started since."""
+    if start is None or end is None:
+        return None
+    return sum(cpu - start.get(pid, 0.0) for pid, cpu in end.items())
 
 
 def machine_busy_seconds() -> Optional[tuple[float, float]]:

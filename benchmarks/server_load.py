@@ -96,13 +96,15 @@ class CpuMeter:
         self._start = self._read()
 
     def _read(self) -> tuple:
-        return (self.server.cpu_seconds(), sh.postgres_cpu_seconds(), time.process_time(),
+        return (self.server.cpu_seconds(), sh.postgres_cpu_by_process(), time.process_time(),
                 sh.machine_busy_seconds())
 
     def stop(self) -> Cpu:
         end = self._read()
 
         def diff(i: int) -> Optional[float]:
+            if i == 1:
+                return sh.postgres_cpu_between(self._start[1], end[1])
             return None if self._start[i] is None or end[i] is None else end[i] - self._start[i]
 
         machine = None if self._start[3] is None or end[3] is None else \
@@ -288,8 +290,8 @@ def render(result: Result) -> str:
     s = result.settings
     load = result.load
     lines = [f"Run of {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {result.backend}, "
-             f"{result.sizes.describe()}; server `--workers {s.workers}`"
-             f"{f' --threads {s.threads}' if s.threads is not None else ' (4 handler threads)'}; {platform.python_implementation()} "
+             f"{result.sizes.describe()}; server `--workers {s.workers}"
+             f"{f' --threads {s.threads}`' if s.threads is not None else '` (4 handler threads)'}; {platform.python_implementation()} "
              f"{platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}.", ""]
     if load is not None:
         lines += [f"Bulk load through `POST /api/batch`: {load.facts:,} facts in {load.batches} requests of "
