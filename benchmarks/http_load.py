@@ -209,8 +209,9 @@ async def open_loop_async(host: str, port: int, requests: Sequence[bytes], rate:
             scheduled = began + int(index * interval_ns)
             if scheduled - began > limit_ns:
                 break
-            wait = scheduled - clock()
-            if wait > 0:
+            # uvloop's timers have millisecond resolution and may wake early: sleep again
+            # until the scheduled time, or a request could go out (and be answered) before it.
+            while (wait := scheduled - clock()) > 0:
                 await asyncio.sleep(wait / 1e9)
             tasks.append(asyncio.ensure_future(one(index, scheduled)))
         done, pending = await asyncio.wait(tasks, timeout=30) if tasks else (set(), set())

@@ -4,21 +4,28 @@ end), and what it cost in CPU (read from /proc, Linux only)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Optional, Sequence
 from urllib.parse import quote
 
 from oso_server import testing
+from oso_server.config import SQLITE_FILE
 
 from . import facts_dataset as fd
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 60.0
+#: Set to a file path to run the server under cProfile (one process: `--workers 1`); the
+#: profile is written there when the server stops.
+PROFILE_VARIABLE = "OSO_BENCH_PROFILE"
 
 
 def free_port() -> int:
@@ -43,6 +50,25 @@ class ServerDatabase:
         elif backend != "sqlite":
             raise ValueError(f"backend is sqlite or postgresql, got {backend!r}")
 
+    def analyze(self) -> float:
+        """ANALYZE the fact tables (as autovacuum would soon after a bulk load), so the planner
+        knows their sizes; the seconds it took."""
+        started = time.perf_counter()
+        if self._pg is not None:
+            raw = self._pg.engine.raw_connection()
+            try:
+                for table in ("oso_values", "oso_facts"):
+                    fd._analyze_postgres(raw, table)  # retries a deadlock with autovacuum
+            finally:
+                raw.close()
+        else:
+            import sqlite3
+
+            with contextlib.closing(sqlite3.connect(self.data_dir / SQLITE_FILE)) as connection:
+                connection.execute("ANALYZE")
+                connection.commit()
+        return time.perf_counter() - started
+
     def drop(self) -> None:
         if self._pg is not None:
             self._pg.drop()
@@ -57,7 +83,10 @@ class Server:
         self.host = "127.0.0.1"
         self.port = free_port()
         self.url = f"http://{self.host}:{self.port}"
-        command = [sys.executable, "-m", "oso_server", "serve", "--host", self.host, "--port", str(self.port),
+        profile = os.environ.get(PROFILE_VARIABLE)
+        runner = ["-m", "cProfile", "-o", profile] if profile else []
+        self.profiled = bool(profile)
+        command = [sys.executable, *runner, "-m", "oso_server", "serve", "--host", self.host, "--port", str(self.port),
                    "--data-dir", str(database.data_dir), "--policy", str(policy_file),
                    "--log-level", "warning", "--workers", str(workers), *extra]
         if threads is not None:
@@ -100,43 +129,59 @@ class Server:
         return processes_cpu_seconds(self.pids())
 
     def stop(self) -> None:
-        testing.stop_process_group(self.process)
+        # uvicorn re-raises the signal it stopped on; cProfile writes its file on the
+        # KeyboardInterrupt of a SIGINT, but a re-raised SIGTERM ends the process first.
+        testing.stop_process_group(self.process, 10, signal.SIGINT if self.profiled else signal.SIGTERM)
         self._log.close()
+
+
+def _process_cpu(pid: int, ticks: int) -> Optional[float]:
+    """utime + stime of one process, from /proc/PID/stat; None if it is gone (or no /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / ticks    # utime, stime (fields 14 and 15)
 
 
 def processes_cpu_seconds(pids: Sequence[int]) -> Optional[float]:
     """utime + stime of the processes, from /proc/PID/stat; None where /proc is missing."""
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    total = 0
-    seen = False
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        seen = True
-        total += int(fields[11]) + int(fields[12])    # utime, stime (fields 14 and 15)
-    return total / ticks if seen else None
+    found = [cpu for cpu in (_process_cpu(pid, ticks) for pid in pids) if cpu is not None]
+    return sum(found) if found else None
 
 
-def postgres_cpu_seconds() -> Optional[float]:
-    """CPU seconds of every `postgres` process on the machine (the database's share of a run;
-    other users of the same server are counted too)."""
-    pids = []
+def postgres_cpu_by_process() -> Optional[dict[int, float]]:
+    """CPU seconds of every `postgres` process on the machine, by pid (other users of the
+    same database server are counted too); None off Linux."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     try:
         entries = os.listdir("/proc")
     except OSError:
         return None
+    found = {}
     for entry in entries:
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/comm") as f:
-                    if f.read().strip() == "postgres":
-                        pids.append(int(entry))
+                    if f.read().strip() != "postgres":
+                        continue
             except OSError:
                 continue
-    return processes_cpu_seconds(pids) if pids else None
+            cpu = _process_cpu(int(entry), ticks)
+            if cpu is not None:
+                found[int(entry)] = cpu
+    return found or None
+
+
+def postgres_cpu_between(start: Optional[dict[int, float]], end: Optional[dict[int, float]]) -> Optional[float]:
+    """PostgreSQL CPU seconds between two `postgres_cpu_by_process` readings: per process that
+    is still there (a backend that ended in between took its figure with it: it is left out,
+    rather than counted negative), plus the whole figure of each backend started since."""
+    if start is None or end is None:
+        return None
+    return sum(cpu - start.get(pid, 0.0) for pid, cpu in end.items())
 
 
 def machine_busy_seconds() -> Optional[tuple[float, float]]:

@@ -65,7 +65,7 @@ class Settings:
     batch_facts: int = sr.BATCH_FACTS
     load_parallel: int = 2
     warmup: int = 500
-    workers: int = 2
+    workers: int = 1                        # serve's defaults: 1 process, 4 handler threads
     threads: Optional[int] = None
 
 
@@ -96,13 +96,15 @@ class CpuMeter:
         self._start = self._read()
 
     def _read(self) -> tuple:
-        return (self.server.cpu_seconds(), sh.postgres_cpu_seconds(), time.process_time(),
+        return (self.server.cpu_seconds(), sh.postgres_cpu_by_process(), time.process_time(),
                 sh.machine_busy_seconds())
 
     def stop(self) -> Cpu:
         end = self._read()
 
         def diff(i: int) -> Optional[float]:
+            if i == 1:
+                return sh.postgres_cpu_between(self._start[1], end[1])
             return None if self._start[i] is None or end[i] is None else end[i] - self._start[i]
 
         machine = None if self._start[3] is None or end[3] is None else \
@@ -266,6 +268,8 @@ def run(backend: str, settings: Settings, problems: list, postgres_url: str = fd
         server = sh.Server(database, policy_file, workers=settings.workers, threads=settings.threads)
         encoder = sr.Encoder(server.host, server.port, DEV_TEST_KEY)
         result.load = bulk_load(server, encoder, data, settings, problems)
+        result.load.analyze_seconds = database.analyze()
+        log(f"ANALYZE: {result.load.analyze_seconds:.1f} s")
         decisions = sr.authorize_decisions(encoder, data, settings.authorize_requests)
         result.measurements += authorize_runs(server, decisions, settings, problems)
         result.measurements += list_runs(server, encoder, data, settings, problems)
@@ -286,13 +290,14 @@ def render(result: Result) -> str:
     s = result.settings
     load = result.load
     lines = [f"Run of {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {result.backend}, "
-             f"{result.sizes.describe()}; server `--workers {s.workers}`"
-             f"{f' --threads {s.threads}' if s.threads else ''}; {platform.python_implementation()} "
+             f"{result.sizes.describe()}; server `--workers {s.workers}"
+             f"{f' --threads {s.threads}`' if s.threads is not None else '` (4 handler threads)'}; {platform.python_implementation()} "
              f"{platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}.", ""]
     if load is not None:
         lines += [f"Bulk load through `POST /api/batch`: {load.facts:,} facts in {load.batches} requests of "
                   f"{s.batch_facts:,} facts, {load.parallel} in parallel: **{format_number(load.seconds)} s**, "
-                  f"{load.rate:,.0f} facts/s.", ""]
+                  f"{load.rate:,.0f} facts/s; then `ANALYZE` of the fact tables: "
+                  f"{format_number(load.analyze_seconds)} s.", ""]
     lines += [table(result.measurements), ""]
     lines += [f"* {line}" for line in targets(result.measurements, load)]
     return "\n".join(lines)
@@ -303,7 +308,7 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
     parser.add_argument("--backend", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--quick", action="store_true", help="a tiny dataset and runs of a few seconds")
     parser.add_argument("--scale", type=float, default=None, help="dataset scale (1.0 = 1M role facts)")
-    parser.add_argument("--workers", type=int, default=None, help="server processes (default 2; quick: 1)")
+    parser.add_argument("--workers", type=int, default=None, help="server processes (default 1)")
     parser.add_argument("--threads", type=int, default=None, help="handler threads per server process")
     parser.add_argument("--load-parallel", type=int, default=None, help="batch requests in flight at once")
     parser.add_argument("--no-client", action="store_true", help="skip the oso-cloud client run")

@@ -67,6 +67,8 @@ class LoadFigures:
     parallel: int
     seconds: float
     failed: int = 0
+    #: The ANALYZE run after the load (not part of `seconds`), as autovacuum would soon after.
+    analyze_seconds: float = 0.0
 
     @property
     def rate(self) -> float:

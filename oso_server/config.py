@@ -15,6 +15,15 @@ DEFAULT_PORT = 8080
 #: The oso-cloud client refuses to send more than this; the server refuses to read more.
 MAX_BODY_BYTES = 10 * 1024 * 1024
 SQLITE_FILE = "facts.sqlite3"
+#: Handler threads per process by default. A handler holds a database connection while it
+#: runs, so threads beyond what the database can run at once only queue for the connection
+#: pool; on a small machine a few threads overlap one request's database wait with the next
+#: request's Python work, and more add GIL hand-overs (docs/server-performance.md).
+DEFAULT_HANDLER_THREADS = 4
+#: The most handler threads a process may have: the engine's pool holds 15 connections
+#: (SQLAlchemy's 5 + 10 overflow), which writes and the policy refresher also use. Past it a
+#: handler waited up to 30 s for a connection and the request failed with 503.
+MAX_HANDLER_THREADS = 12
 
 
 def default_data_dir() -> Path:
@@ -56,9 +65,15 @@ class ServerConfig:
     decision_log: Optional[str] = None
     #: Whether `GET /metrics` needs an API key like the API routes (default: open, for scrapers).
     metrics_key_required: bool = False
-    #: Threads running the handlers (None: anyio's default of 40; 0: none, every handler runs
-    #: on the event loop, one request at a time per process).
-    handler_threads: Optional[int] = None
+    #: Threads running the handlers (at most `MAX_HANDLER_THREADS`; 0: none, every handler
+    #: runs on the event loop, one request at a time per process).
+    handler_threads: int = DEFAULT_HANDLER_THREADS
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.handler_threads <= MAX_HANDLER_THREADS:
+            raise ValueError(f"handler_threads (--threads) must be 0 to {MAX_HANDLER_THREADS}: each handler thread "
+                             f"may hold one of the 15 database connections, which writes also need; got "
+                             f"{self.handler_threads}")
 
     def database_url(self) -> str:
         """The database to open: `database` as given, or the SQLite file in `data_dir` (created)."""

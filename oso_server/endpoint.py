@@ -7,19 +7,26 @@ its handler in a worker thread (the fact store is synchronous); ends in a JSON r
 error is a `{"message": ...}` body with a 4xx status, or a 500 that names the request id
 (the traceback goes to the server log, never to the client). Observers (metrics, decision log)
 see one `RequestRecord` per request.
+
+An endpoint is a plain ASGI app working on the raw scope and messages: a decision costs a few
+hundred microseconds, and Starlette's `Request` and `Response` objects (header maps built per
+request, a `Response` rendered then copied into messages) were a large part of what the server
+added to it (docs/server-performance.md). A handler that wants them still gets `call.request`
+(built on first use) and may return a `Response`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, MutableMapping, Optional
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -36,6 +43,12 @@ log = logging.getLogger("oso_server")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _CLIENT_ERRORS = (InvalidFactError, NoPolicyError, UnboundedResultError, UnsupportedPolicyError)
 NO_BODY = object()
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+_JSON_TYPE = (b"content-type", b"application/json")
+# One encoder for every response: `json.dumps` with options builds a new one per call.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 @dataclass
@@ -60,7 +73,8 @@ Observer = Callable[[RequestRecord], None]
 class Call:
     """One authenticated request, as a handler sees it."""
 
-    request: Request
+    #: The ASGI scope of the request.
+    scope: Scope
     key: Optional[ApiKey]
     state: "ServerState"
     body: Any
@@ -71,6 +85,14 @@ class Call:
     decision: Optional[dict] = None
     #: Set by a handler that answers with a status other than 200.
     status: int = 200
+    _request: Optional[Request] = field(default=None, repr=False)
+
+    @property
+    def request(self) -> Request:
+        """The Starlette request (built on first use: most handlers never need it)."""
+        if self._request is None:
+            self._request = Request(self.scope)
+        return self._request
 
     @property
     def store(self) -> FactStore:
@@ -104,13 +126,26 @@ class RouteSpec:
 
 
 class ServerState:
-    """What every request shares: the configuration, the environments and the observers."""
+    """What every request shares: the configuration, the environments, the observers and the
+    handler threads (`close()` stops the threads)."""
 
     def __init__(self, config: ServerConfig, environments: Optional[Environments] = None) -> None:
         self.config = config
         self.environments = environments or Environments(config.database_url())
         self.observers: list[Observer] = []
         self.started = time.time()
+        # A plain executor: anyio's `to_thread` (Starlette's `run_in_threadpool`) adds a
+        # capacity limiter and cancel scopes per call, measurable at a few hundred microseconds
+        # a request. None with `handler_threads=0` (handlers run on the event loop).
+        self.executor: Optional[ThreadPoolExecutor] = (
+            ThreadPoolExecutor(config.handler_threads, thread_name_prefix="oso-handler")
+            if config.handler_threads else None)
+
+    def close(self) -> None:
+        """Stop the handler threads (after the running handlers end), then close the environments."""
+        if self.executor is not None:
+            self.executor.shutdown(wait=True)
+        self.environments.close()
 
     def notify(self, record: RequestRecord) -> None:
         for observer in self.observers:
@@ -120,35 +155,54 @@ class ServerState:
                 log.exception("request observer %r failed", observer)
 
 
+def json_bytes(value: Any) -> bytes:
+    """A value as compact UTF-8 JSON."""
+    return _encode(value).encode("utf-8")
+
+
 def json_response(value: Any, status: int = 200, headers: Optional[dict[str, str]] = None) -> Response:
     """A JSON response (compact, UTF-8)."""
-    body = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return Response(body, status_code=status, headers=headers, media_type="application/json")
+    return Response(json_bytes(value), status_code=status, headers=headers, media_type="application/json")
+
+
+def request_id_from(given: Optional[str]) -> str:
+    """`given` (the client's X-Request-ID) if it is a sane token, else a fresh uuid4."""
+    return given if given and _REQUEST_ID.match(given) else str(uuid.uuid4())
 
 
 def request_id_of(request: Request) -> str:
     """The client's X-Request-ID if it is a sane token, else a fresh uuid4."""
-    given = request.headers.get("x-request-id")
-    return given if given and _REQUEST_ID.match(given) else str(uuid.uuid4())
+    return request_id_from(request.headers.get("x-request-id"))
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused (413) past `limit` bytes without reading the rest."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise PayloadTooLarge(f"Request body of {declared} bytes is over the limit of {limit} bytes")
-        except ValueError:
-            raise BadRequest(f"Content-Length is not a number: {declared!r:.40}") from None
+def check_length(declared: Optional[str], limit: int) -> None:
+    """Refuse (413) a declared Content-Length over `limit`; 400 if it is not a number."""
+    if declared is None:
+        return
+    try:
+        too_long = int(declared) > limit
+    except ValueError:
+        raise BadRequest(f"Content-Length is not a number: {declared!r:.40}") from None
+    if too_long:
+        raise PayloadTooLarge(f"Request body of {declared} bytes is over the limit of {limit} bytes")
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The body of the ASGI request, refused (413) past `limit` bytes without reading the rest."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BadRequest("The client disconnected before sending the whole body")
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"Request body is over the limit of {limit} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def parse_json(raw: bytes) -> Any:
@@ -179,48 +233,83 @@ def error_status(error: BaseException) -> tuple[int, str]:
     return 500, ""
 
 
-def endpoint(spec: RouteSpec, state: ServerState) -> Callable[[Request], Awaitable[Response]]:
-    """The Starlette endpoint running `spec.handler` under the rules of every request."""
+def _request_headers(scope: Scope) -> tuple[Optional[str], Optional[str], Optional[str]]:
+    """(X-Request-ID, Authorization, Content-Length) of the request, in one pass over the raw
+    header list (ASGI servers lower-case the names); of a repeated header the first counts, as
+    with Starlette's `Headers.get`."""
+    request_id = authorization = length = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            if authorization is None:
+                authorization = value.decode("latin-1")
+        elif name == b"content-length":
+            if length is None:
+                length = value.decode("latin-1")
+        elif name == b"x-request-id":
+            if request_id is None:
+                request_id = value.decode("latin-1")
+    return request_id, authorization, length
 
-    # `--threads 0` runs every handler on the event loop: each process answers one request at
-    # a time (scale with `--workers`), and no request pays a thread hop and the GIL hand-over
-    # between the loop and a handler thread. Decided once per route, not per request.
-    inline = spec.inline or state.config.handler_threads == 0
 
-    async def run(request: Request) -> Response:
+class Endpoint:
+    """The ASGI app running one route's handler under the rules of every request."""
+
+    def __init__(self, spec: RouteSpec, state: ServerState) -> None:
+        self.spec = spec
+        self.state = state
+        # `--threads 0` runs every handler on the event loop: each process answers one request
+        # at a time (scale with `--workers`), and no request pays a thread hop and the GIL
+        # hand-over between the loop and a handler thread. Decided once per route.
+        self.inline = spec.inline or state.executor is None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        spec, state = self.spec, self.state
         started = time.perf_counter()
-        request_id = request_id_of(request)
+        given_id, authorization, length = _request_headers(scope)
+        request_id = request_id_from(given_id)
         headers = {"X-Request-ID": request_id}
         key: Optional[ApiKey] = None
         call: Optional[Call] = None
+        response: Optional[Response] = None
         try:
             if spec.auth:
-                key = state.config.keys.authenticate(request.headers.get("authorization"))
+                key = state.config.keys.authenticate(authorization)
                 if spec.write and key.read_only:
                     raise Forbidden(f"API key {key.name!r} is read-only: {spec.method} {spec.path} writes")
             body: Any = NO_BODY
             if spec.body:
-                body = parse_json(await read_body(request, state.config.max_body_bytes))
-            call = Call(request, key, state, body, request_id)
-            if inline:
+                check_length(length, state.config.max_body_bytes)
+                body = parse_json(await read_body(receive, state.config.max_body_bytes))
+            call = Call(scope, key, state, body, request_id)
+            if self.inline:
                 result = spec.handler(call)
             else:
-                result = await run_in_threadpool(spec.handler, call)
+                result = await asyncio.get_running_loop().run_in_executor(state.executor, spec.handler, call)
             headers.update(call.headers)
             if isinstance(result, Response):
                 result.headers.update(headers)
-                response = result
+                response, status, payload = result, result.status_code, b""
             else:
-                response = json_response(result, call.status, headers)
+                status, payload = call.status, json_bytes(result)
         except Exception as error:  # every failure becomes a JSON error response
             status, message = error_status(error)
             if status == 500:
                 log.exception("%s %s failed (request id %s)", spec.method, spec.path, request_id)
                 message = f"Internal server error (request id {request_id})"
-            response = json_response({"message": message}, status, headers)
-        state.notify(RequestRecord(spec.method, spec.path, response.status_code, time.perf_counter() - started,
+            response, payload = None, json_bytes({"message": message})
+        state.notify(RequestRecord(spec.method, spec.path, status, time.perf_counter() - started,
                                    request_id, key.name if key else None, key.environment if key else None,
                                    call.decision if call else None))
-        return response
+        if response is not None:
+            await response(scope, receive, send)
+            return
+        raw = [(b"content-length", str(len(payload)).encode("latin-1")), _JSON_TYPE]
+        raw += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": payload})
 
-    return run
+
+def endpoint(spec: RouteSpec, state: ServerState) -> Endpoint:
+    """The ASGI app running `spec.handler` under the rules of every request (mount it with
+    `starlette.routing.Route(spec.path, endpoint(spec, state), methods=[spec.method])`)."""
+    return Endpoint(spec, state)

@@ -18,6 +18,7 @@ decision request that failed.
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 from collections.abc import Iterable
@@ -41,10 +42,9 @@ class _Histogram:
         self.count = 0
 
     def add(self, seconds: float) -> None:
-        for i, bound in enumerate(DURATION_BUCKETS):
-            if seconds <= bound:
-                self.counts[i] += 1
-                break
+        i = bisect.bisect_left(DURATION_BUCKETS, seconds)  # the first bound >= seconds
+        if i < len(DURATION_BUCKETS):  # past the last bound: counted in +Inf only
+            self.counts[i] += 1
         self.total += seconds
         self.count += 1
 

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import logging
 import os
 import pickle
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator, Optional
+from typing import TYPE_CHECKING, Optional
 
 from oso_core.exceptions import OsoError
 from oso_core.facts import FactStoreError
 
-from .config import DEFAULT_HOST, ServerConfig, default_data_dir, default_port
+from .config import DEFAULT_HANDLER_THREADS, DEFAULT_HOST, MAX_HANDLER_THREADS, ServerConfig, \
+    default_data_dir, default_port
 from .config_file import KEYS_VARIABLE, KeyConfigError, keys_from_environment, keys_from_file
 from .keys import DEFAULT_ENVIRONMENT, KeyRing, key_ring
 from .replicas import PolicyRefresher
@@ -52,9 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics-key-required", action="store_true", help="GET /metrics needs an API key")
     parser.add_argument("--workers", type=int, default=1, metavar="N",
                         help="server processes sharing the port (default 1); each is a replica on the same database")
-    parser.add_argument("--threads", type=int, default=None, metavar="N",
-                        help="threads per process running the handlers (default: anyio's 40; 0: handlers run on "
-                             "the event loop, one request at a time per process: scale with --workers)")
+    parser.add_argument("--threads", type=int, default=DEFAULT_HANDLER_THREADS, metavar="N",
+                        help=f"threads per process running the handlers (default {DEFAULT_HANDLER_THREADS}, at most "
+                             f"{MAX_HANDLER_THREADS}; 0: handlers run on the event loop, one request at a time per "
+                             "process: scale with --workers)")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
 
 
@@ -71,9 +72,10 @@ def keys_from_args(args: argparse.Namespace) -> tuple[KeyRing, bool]:
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
     """The configuration the options describe (ValueError if it cannot be used)."""
-    threads = getattr(args, "threads", None)
-    if threads is not None and threads < 0:
-        raise ValueError("--threads must be 0 or more")
+    threads = getattr(args, "threads", DEFAULT_HANDLER_THREADS)
+    if not 0 <= threads <= MAX_HANDLER_THREADS:
+        raise ValueError(f"--threads must be 0 to {MAX_HANDLER_THREADS} (each handler thread may hold one of the "
+                         f"15 database connections of a process), got {threads}")
     if getattr(args, "workers", 1) < 1:
         raise ValueError("--workers must be at least 1")
     if args.watch and not args.policy:
@@ -94,9 +96,9 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
                         metrics_key_required=args.metrics_key_required, handler_threads=threads)
 
 
-def build_app(config: ServerConfig, threads: Optional[int] = None) -> "Starlette":
+def build_app(config: ServerConfig) -> "Starlette":
     """The app of one server process with its background tasks started (the policy refresher,
-    and the watcher with `--watch`); `threads` caps the handler thread pool."""
+    and the watcher with `--watch`)."""
     from .app import create_app
 
     app = create_app(config)
@@ -105,28 +107,10 @@ def build_app(config: ServerConfig, threads: Optional[int] = None) -> "Starlette
     if config.watch:
         environments.start(PolicyWatcher(lambda: environments.get(config.environment), config.policy_files))
         log.info("watching %s for changes", ", ".join(map(str, config.policy_files)))
-    if threads:
-        _limit_threads(app, threads)
-    log.info("oso_server on http://%s:%d (database %s)", config.host, config.port,
-             environments.engine.url.render_as_string(hide_password=True))
+    log.info("oso_server on http://%s:%d (database %s; %s)", config.host, config.port,
+             environments.engine.url.render_as_string(hide_password=True),
+             f"{config.handler_threads} handler threads" if config.handler_threads else "handlers on the event loop")
     return app
-
-
-def _limit_threads(app: "Starlette", threads: int) -> None:
-    # anyio's thread limiter belongs to the running event loop, so it is set at start-up.
-    # Fewer threads than the default 40 means less GIL contention between handlers waiting
-    # on the database and the event loop parsing requests.
-    import anyio.to_thread
-
-    inner = app.router.lifespan_context
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app_: "Starlette") -> AsyncIterator[Any]:
-        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
-        async with inner(app_) as state:
-            yield state
-
-    app.router.lifespan_context = lifespan
 
 
 def worker_app() -> "Starlette":
@@ -135,10 +119,10 @@ def worker_app() -> "Starlette":
     children only)."""
     args = pickle.loads(base64.b64decode(os.environ[WORKER_ARGS_VARIABLE]))
     logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT)
-    return build_app(config_from_args(args), args.threads)
+    return build_app(config_from_args(args))
 
 
-def run(config: ServerConfig, log_level: str = "info", workers: int = 1, threads: Optional[int] = None,
+def run(config: ServerConfig, log_level: str = "info", workers: int = 1,
         args: Optional[argparse.Namespace] = None) -> None:
     """Serve until interrupted: one process, or `workers` processes (uvicorn's supervisor)
     each building its own app from `args` (the same options: each is a replica)."""
@@ -146,12 +130,12 @@ def run(config: ServerConfig, log_level: str = "info", workers: int = 1, threads
 
     options = dict(host=config.host, port=config.port, log_level=log_level, access_log=False)
     if workers <= 1:
-        uvicorn.run(build_app(config, threads), **options)
+        uvicorn.run(build_app(config), **options)
         return
     if args is None:
         raise ValueError("--workers needs the serve options to hand to each worker")
     # Fail here, once, on a policy or database that cannot be opened, not in every worker.
-    build_app(config).state.server.environments.close()
+    build_app(config).state.server.close()
     shipped = argparse.Namespace(**{k: v for k, v in vars(args).items() if not callable(v)})
     os.environ[WORKER_ARGS_VARIABLE] = base64.b64encode(pickle.dumps(shipped)).decode("ascii")
     uvicorn.run("oso_server.serve:worker_app", factory=True, workers=workers, **options)
@@ -165,7 +149,7 @@ def main(args: argparse.Namespace) -> int:
         log.error("cannot start: %s", error)
         return 2
     try:
-        run(config, args.log_level, args.workers, args.threads, args)
+        run(config, args.log_level, args.workers, args)
     except (OsoError, FactStoreError, OSError) as error:  # a policy or database that cannot be opened
         log.error("cannot start: %s", describe_load_error(error))
         return 1

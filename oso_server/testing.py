@@ -78,12 +78,13 @@ def serve_command(args: Sequence[str], host: str, port: int, python: Sequence[st
     return [*(python or [sys.executable]), "-m", "oso_server", "serve", "--host", host, "--port", str(port), *args]
 
 
-def stop_process_group(process: subprocess.Popen, timeout: float = STOP_TIMEOUT) -> None:
-    """SIGTERM to the process group `process` leads (started with `start_new_session=True`),
-    SIGKILL after `timeout` seconds; nothing if it has already ended."""
+def stop_process_group(process: subprocess.Popen, timeout: float = STOP_TIMEOUT,
+                       first_signal: int = signal.SIGTERM) -> None:
+    """`first_signal` (SIGTERM) to the process group `process` leads (started with
+    `start_new_session=True`), SIGKILL after `timeout` seconds; nothing if it has already ended."""
     if process.poll() is not None:
         return
-    _signal_group(process, signal.SIGTERM)
+    _signal_group(process, first_signal)
     try:
         process.wait(timeout)
     except subprocess.TimeoutExpired:
