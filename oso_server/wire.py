@@ -27,6 +27,8 @@ _INTEGER_TEXT = re.compile(r"^-?[0-9]{1,20}$")
 #: A fact has 1 to 5 arguments (Oso Cloud's limit, and the store's).
 MAX_ARGS = 5
 _SHOWN = 60  # characters of a bad value quoted in an error message
+# A lone surrogate (JSON's "\\ud800" escapes decode to one) is not Unicode: no database can store it.
+_SURROGATE = re.compile("[\ud800-\udfff]").search
 
 
 def shown(value: Any) -> str:
@@ -79,6 +81,8 @@ def text(value: Any, path: str, *, allow_empty: bool = False) -> str:
         raise BadRequest(f"{path}: expected a non-empty string")
     if "\x00" in value:
         raise BadRequest(f"{path}: contains the NUL character (\\0), which no id, type or name may hold")
+    if not value.isascii() and _SURROGATE(value):
+        raise BadRequest(f"{path}: contains a lone surrogate (U+D800-U+DFFF), which is not valid Unicode")
     return value
 
 
@@ -203,7 +207,7 @@ def plain_fact(value: Any, entities: dict[str, dict[str, Value]]) -> Optional[tu
     predicate = value.get("predicate")
     args = value.get("args")
     if (predicate.__class__ is not str or not predicate or "\x00" in predicate or args.__class__ is not list
-            or not 1 <= len(args) <= MAX_ARGS):
+            or not 1 <= len(args) <= MAX_ARGS or not (predicate.isascii() or _SURROGATE(predicate) is None)):
         return None
     fact = [predicate]
     for arg in args:
@@ -212,6 +216,8 @@ def plain_fact(value: Any, entities: dict[str, dict[str, Value]]) -> Optional[tu
         type_ = arg.get("type")
         id_ = arg.get("id")
         if type_.__class__ is not str or id_.__class__ is not str or not type_ or "\x00" in type_ or "\x00" in id_:
+            return None
+        if not (id_.isascii() or _SURROGATE(id_) is None) or not (type_.isascii() or _SURROGATE(type_) is None):
             return None
         if type_ == STRING:
             fact.append(id_)

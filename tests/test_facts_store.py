@@ -386,6 +386,20 @@ def test_nul_is_refused_with_a_clear_error(make_store):
     assert every_fact(store) == []
 
 
+def test_a_lone_surrogate_is_refused_with_a_clear_error(make_store):
+    """JSON's "\\ud800" escapes decode to lone surrogates, which no database driver can encode."""
+    store = loaded(make_store)
+    for bad in [("is_public", Value("Repo", "a\ud800b")), ("has_role", ALICE, "ad\udfffmin", ACME),
+                ("has_role", Value("User\ud800", "a"), "admin", ACME)]:
+        with pytest.raises(InvalidFactError, match="lone surrogate") as raised:
+            store.insert(bad)
+        str(raised.value).encode("utf-8")  # the message shows the id escaped, so it can be printed
+    with pytest.raises(InvalidFactError, match=r'lone surrogate'):
+        store.validate_facts([("is_public", Value("Repo", "\udc80"))])
+    store.insert(("is_public", Value("Repo", "caf\u00e9 \U0001f600")))  # other non-ASCII is stored
+    assert every_fact(store) == [("is_public", Value("Repo", "caf\u00e9 \U0001f600"))]
+
+
 def test_a_value_id_collision_raises(make_store):
     store = loaded(make_store)
     with store.engine.begin() as conn:  # pretend another value hashed to Repo "anvil"'s id

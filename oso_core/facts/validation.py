@@ -3,11 +3,14 @@
 A fact is `(predicate, *args)` with `Value`/`str`/`int`/`bool` arguments; the policy's fact
 signatures (`Oso.fact_signatures()`) say which predicates, arities and argument types it accepts.
 Ids and strings holding NUL are refused (no database stores them faithfully, and compiled
-decision queries use NUL to mark placeholder actors).
+decision queries use NUL to mark placeholder actors), and so are those holding a lone surrogate
+(U+D800-U+DFFF, which JSON's `\\ud800` escapes can produce): it is not Unicode, so no database
+driver can encode it.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Mapping, Optional, Sequence
 
 from ..values import Value, ValueOfType
@@ -17,12 +20,19 @@ from .schema import BOOLEAN, INTEGER, MAX_ARITY, STRING
 #: Signature types standing for any entity of an actor / resource block type.
 ACTOR_UNION, RESOURCE_UNION = "Actor", "Resource"
 _SHOWN_ID = 40  # characters of an id quoted in an error message
+_SURROGATE_ALL = re.compile("[\ud800-\udfff]")
+_SURROGATE = _SURROGATE_ALL.search
+
+
+def _unstorable(text: str) -> bool:
+    """Whether `text` holds NUL or a lone surrogate (ASCII text is checked for NUL only)."""
+    return "\x00" in text or (not text.isascii() and _SURROGATE(text) is not None)
 
 
 def show_arg(arg: object) -> str:
     """An argument as Polar writes it (`User{"alice"}`, `"admin"`, `3`), long ids cut."""
     if isinstance(arg, Value):
-        return f"{arg.type}{{{_quote(arg.id)}}}"
+        return f"{_printable(arg.type)}{{{_quote(arg.id)}}}"
     if isinstance(arg, ValueOfType):
         return f"<any {arg.type}>"
     if arg is None:
@@ -36,7 +46,15 @@ def show_arg(arg: object) -> str:
 
 def _quote(text: str) -> str:
     shown = text if len(text) <= _SHOWN_ID else text[:_SHOWN_ID] + "..."
-    return '"' + shown.replace("\\", "\\\\").replace('"', '\\"').replace("\x00", "\\0") + '"'
+    shown = shown.replace("\\", "\\\\").replace('"', '\\"').replace("\x00", "\\0")
+    return '"' + _printable(shown) + '"'
+
+
+def _printable(text: str) -> str:
+    """`text` with each lone surrogate written as its escape, so that a message can be printed."""
+    if text.isascii():
+        return text
+    return _SURROGATE_ALL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def show_fact(predicate: str, args: Sequence[object]) -> str:
@@ -61,10 +79,10 @@ def split_fact(fact: object) -> tuple[str, tuple]:
     predicate, args = _split(fact, "fact")
     for position, arg in enumerate(args):
         if isinstance(arg, Value):
-            if "\x00" in arg.id or "\x00" in arg.type:
+            if _unstorable(arg.id) or _unstorable(arg.type):
                 raise _nul(predicate, args)
         elif isinstance(arg, str):
-            if "\x00" in arg:
+            if _unstorable(arg):
                 raise _nul(predicate, args)
         elif arg is None or isinstance(arg, ValueOfType):
             raise InvalidFactError(f"{show_fact(predicate, args)}: argument {position + 1} is a wildcard; a fact "
@@ -94,8 +112,12 @@ def _split(item: object, what: str) -> tuple[str, tuple]:
 
 
 def _nul(predicate: str, args: tuple) -> InvalidFactError:
+    texts = [t for a in args for t in ((a.id, a.type) if isinstance(a, Value) else (a,)) if isinstance(t, str)]
+    if any("\x00" in text for text in texts):
+        return InvalidFactError(f"{show_fact(predicate, args)}: ids, types and strings of facts cannot contain "
+                                "the NUL character (\\0)")
     return InvalidFactError(f"{show_fact(predicate, args)}: ids, types and strings of facts cannot contain "
-                            "the NUL character (\\0)")
+                            "a lone surrogate (U+D800-U+DFFF): it is not valid Unicode")
 
 
 def _plain_shape(fact: object) -> Optional[tuple[str, tuple[str, ...]]]:
@@ -107,11 +129,11 @@ def _plain_shape(fact: object) -> Optional[tuple[str, tuple[str, ...]]]:
     for arg in fact[1:]:
         kind = type(arg)
         if kind is Value:
-            if "\x00" in arg.id or "\x00" in arg.type:
+            if _unstorable(arg.id) or _unstorable(arg.type):
                 return None
             types.append(arg.type)
         elif kind is str:
-            if "\x00" in arg:
+            if _unstorable(arg):
                 return None
             types.append(STRING)
         elif kind is int:
