@@ -19,6 +19,7 @@ Two drivers, each bounded by a request count and by seconds:
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
@@ -203,23 +204,44 @@ async def open_loop_async(host: str, port: int, requests: Sequence[bytes], rate:
         run.bodies.append(body)
         idle.put_nowait(connection)
 
+    loop = asyncio.get_running_loop()
+    paced = asyncio.Event()
+    stopped = threading.Event()   # the run ended early (an error or a cancel): stop pacing
+
+    def launch(index: int, scheduled: int) -> None:
+        tasks.append(asyncio.ensure_future(one(index, scheduled)))
+
+    def pace() -> None:
+        # The schedule is kept by a thread sleeping with time.sleep (microsecond precision),
+        # not by the event loop: uvloop's timers have millisecond resolution, so a loop that
+        # waits for sub-millisecond starts either spins (its CPU then crowds the server on
+        # these 2 cores) or starts up to 1 ms late. A request never starts before its time;
+        # latency is measured from the schedule, so any late start is counted.
+        try:
+            for index in range(max_requests):
+                scheduled = began + int(index * interval_ns)
+                if scheduled - began > limit_ns or stopped.is_set():
+                    break
+                wait = scheduled - clock()
+                if wait > 0:
+                    time.sleep(wait / 1e9)
+                loop.call_soon_threadsafe(launch, index, scheduled)
+        finally:
+            if not stopped.is_set():
+                loop.call_soon_threadsafe(paced.set)
+
     began = clock()
+    pacer = threading.Thread(target=pace, name="open-loop-pacer", daemon=True)
     try:
-        for index in range(max_requests):
-            scheduled = began + int(index * interval_ns)
-            if scheduled - began > limit_ns:
-                break
-            # uvloop's timers have millisecond resolution and may wake early: sleep again
-            # until the scheduled time, or a request could go out (and be answered) before it.
-            while (wait := scheduled - clock()) > 0:
-                await asyncio.sleep(wait / 1e9)
-            tasks.append(asyncio.ensure_future(one(index, scheduled)))
+        pacer.start()
+        await paced.wait()
         done, pending = await asyncio.wait(tasks, timeout=30) if tasks else (set(), set())
         for task in pending:
             task.cancel()
         if pending:
             run.errors.append(f"{len(pending)} requests unanswered 30 s after the schedule ended")
     finally:
+        stopped.set()
         run.seconds = (clock() - began) / 1e9
         _close(pool)
     return run
