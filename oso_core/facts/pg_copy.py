@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
 
-from sqlalchemy import Connection
 
 from .errors import FactStoreError
 from .fact_rows import FactRow
@@ -65,18 +64,9 @@ def fact_blocks(rows: Sequence[FactRow]) -> Iterator[str]:
         yield "".join(lines)
 
 
-def copy_insert(conn: Connection, values: dict[int, tuple[str, str]], rows: Sequence[FactRow]) -> None:
-    """Insert `values` (vid -> (type, id)) and fact `rows` (env, predicate, arity, a0..a4)."""
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        _copy(cursor, values, rows)
-    except conn.dialect.dbapi.Error as error:  # the raw cursor raises the driver's errors, not SQLAlchemy's
-        raise FactStoreError(f"Writing facts failed (nothing was written): {error}") from error
-    finally:
-        cursor.close()
-
-
-def _copy(cursor: Any, values: dict[int, tuple[str, str]], rows: Sequence[FactRow]) -> None:
+def copy_insert(cursor: Any, values: dict[int, tuple[str, str]], rows: Sequence[FactRow]) -> None:
+    """Insert `values` (vid -> (type, id)) and fact `rows` (env, predicate, arity, a0..a4) on a
+    psycopg cursor, through COPY into temporary tables."""
     cursor.execute(_WORK_MEM)
     if values:
         _copy_values(cursor, values)

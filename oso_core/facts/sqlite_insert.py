@@ -7,9 +7,8 @@ against the stored values is one join run by SQLite instead of a lookup per valu
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
-from sqlalchemy import Connection
 
 from .errors import FactStoreError
 from .fact_rows import FactRow
@@ -19,21 +18,9 @@ _FACT_COLUMNS = ", ".join(("env", "predicate", "arity", *ARG_COLUMNS))
 _FACT_MARKS = ", ".join("?" for _ in range(3 + len(ARG_COLUMNS)))
 
 
-def sqlite_insert(conn: Connection, values: dict[int, tuple[str, str]], rows: Sequence[FactRow]) -> None:
-    """Insert `values` (vid -> (type, id)) and the fact `rows`, `ON CONFLICT DO NOTHING`;
-    FactStoreError (nothing written) if a value id is stored with another (type, id)."""
-    # The driver directly: SQLAlchemy's per-row parameter processing would cost as much as
-    # SQLite's own work. Table and column names are the schema's constants.
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        _insert(cursor, values, rows)
-    except conn.dialect.dbapi.Error as error:  # the raw cursor raises the driver's errors, not SQLAlchemy's
-        raise FactStoreError(f"Writing facts failed (nothing was written): {error}") from error
-    finally:
-        cursor.close()
-
-
-def _insert(cursor, values: dict[int, tuple[str, str]], rows: Sequence[FactRow]) -> None:
+def sqlite_insert(cursor: Any, values: dict[int, tuple[str, str]], rows: Sequence[FactRow]) -> None:
+    """Insert `values` (vid -> (type, id)) and the fact `rows`, `ON CONFLICT DO NOTHING`, on a
+    sqlite3 cursor; FactStoreError if a value id is stored with another (type, id)."""
     if values:
         _insert_values(cursor, values)
     cursor.executemany(f"INSERT INTO main.oso_facts ({_FACT_COLUMNS}) VALUES ({_FACT_MARKS}) ON CONFLICT DO NOTHING",

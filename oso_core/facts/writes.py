@@ -10,7 +10,7 @@ hash collision, and the whole transaction is refused.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from sqlalchemy import ColumnElement, Connection, Delete, Engine, Table, and_, delete, select
 from sqlalchemy.dialects import postgresql
@@ -55,6 +55,22 @@ def apply(engine: Engine, environment: str, operations: Sequence[Operation],
         known.remember(written)
 
 
+def _on_driver_cursor(conn: Connection, write: Callable[[Any, dict, Sequence], None],
+                      values: dict[int, tuple[str, str]], rows: Sequence[tuple]) -> None:
+    """`write(cursor, values, rows)` on a cursor of the driver, in `conn`'s transaction.
+
+    The driver directly: SQLAlchemy's per-row parameter processing would cost as much as the
+    database's own work (table and column names in the statements are the schema's constants).
+    The raw cursor raises the driver's errors, not SQLAlchemy's: they become FactStoreError."""
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        write(cursor, values, rows)
+    except conn.dialect.dbapi.Error as error:
+        raise FactStoreError(f"Writing facts failed (nothing was written): {error}") from error
+    finally:
+        cursor.close()
+
+
 def insert_facts(conn: Connection, environment: str, facts: Sequence[tuple[str, tuple]],
                  known: Optional[KnownValues] = None) -> dict[int, tuple[str, str]]:
     """Insert validated `(predicate, args)` facts with their values (those `known` does not
@@ -64,10 +80,10 @@ def insert_facts(conn: Connection, environment: str, facts: Sequence[tuple[str, 
     if not built.rows:
         return values
     if conn.dialect.name == "postgresql" and len(built.rows) >= COPY_THRESHOLD:
-        copy_insert(conn, values, built.rows)
+        _on_driver_cursor(conn, copy_insert, values, built.rows)
         return values
     if conn.dialect.name == "sqlite":
-        sqlite_insert(conn, values, built.rows)
+        _on_driver_cursor(conn, sqlite_insert, values, built.rows)
         return values
     new_values = _unknown_values(conn, values)
     if new_values:
